@@ -21,3 +21,6 @@ cargo test --workspace
 
 echo "== cargo lambda build"
 scripts/build-function.sh
+
+echo "== end-to-end demo"
+scripts/demo.sh

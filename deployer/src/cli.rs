@@ -7,7 +7,13 @@ use clap::{Args, Parser, Subcommand, ValueEnum};
 /// Deploys the Stripe-style webhook receiver to AWS (or a local emulator),
 /// seeds test tenants and tears the stack down again.
 #[derive(Debug, Parser)]
-#[command(name = "deployer", version, propagate_version = true)]
+#[command(
+    name = "deployer",
+    version,
+    propagate_version = true,
+    after_help = "Exit codes: 0 success, including \"no changes\" and \"nothing to delete\"; \
+                  1 any failure, with the reason on stderr; 2 invalid command line."
+)]
 pub struct Cli {
     #[command(flatten)]
     pub global: GlobalArgs,
@@ -223,6 +229,10 @@ pub struct SeedArgs {
     /// Mark every secret but each tenant's newest one inactive.
     #[arg(long)]
     pub retire: bool,
+
+    /// Tenant table to write to. Default: the stack's `TableName` output.
+    #[arg(long)]
+    pub table_name: Option<String>,
 }
 
 #[derive(Debug, Args)]
@@ -235,6 +245,10 @@ pub struct DownArgs {
     #[arg(long)]
     pub purge_seeded: bool,
 
+    /// Existing tenant table the stack uses; it is never deleted.
+    #[arg(long)]
+    pub table_name: Option<String>,
+
     /// Maximum time, in minutes, to wait for CloudFormation. Default: 30.
     #[arg(long, default_value_t = 30)]
     pub timeout: u64,
@@ -245,6 +259,20 @@ pub struct ServeArgs {
     /// Port to listen on, on 127.0.0.1.
     #[arg(long, default_value_t = 3000)]
     pub port: u16,
+
+    /// Function zip (or unpacked `bootstrap` binary) to run. Default: the
+    /// zip the stack deployed, read from the emulator's S3.
+    #[arg(long)]
+    pub artifact: Option<PathBuf>,
+
+    /// Function processes to run, like concurrent Lambda execution environments.
+    #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u16).range(1..=64))]
+    pub instances: u16,
+
+    /// Set or override a variable of the function's environment, for example
+    /// SECRET_CACHE_TTL_SECONDS=0; repeat for several.
+    #[arg(long = "env", value_name = "KEY=VALUE")]
+    pub env: Vec<String>,
 }
 
 #[derive(Debug, Args)]

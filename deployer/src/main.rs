@@ -1,9 +1,15 @@
 //! `deployer`: parses the command line and dispatches to a subcommand.
 
+mod artifact;
 mod aws;
 mod cli;
 mod commands;
+mod local;
+mod output;
 mod settings;
+mod stack;
+mod template;
+mod tenants;
 
 use std::process::ExitCode;
 

@@ -1,5 +1,13 @@
 //! Subcommand dispatch. Each subcommand lives in its own module.
 
+mod down;
+mod seed;
+mod send;
+mod serve;
+mod status;
+mod synth;
+mod up;
+
 use std::process::ExitCode;
 
 use anyhow::Result;
@@ -29,21 +37,24 @@ pub async fn run(cli: Cli) -> Result<ExitCode> {
     let settings = Settings::resolve(&cli.global, &file);
 
     match cli.command {
-        Command::Synth(_) => not_implemented("synth"),
-        Command::Up(_) => not_implemented("up"),
-        Command::Diff(_) => not_implemented("diff"),
-        Command::Seed(_) => not_implemented("seed"),
-        Command::Down(_) => not_implemented("down"),
-        Command::Status => not_implemented("status"),
-        Command::Serve(_) => not_implemented("serve"),
-        Command::Send(_) => not_implemented("send"),
+        Command::Synth(args) => synth::run(&settings, &file, &args),
+        Command::Up(args) => up::run(&settings, &file, &args, args.dry_run).await,
+        Command::Diff(args) => up::run(&settings, &file, &args, true).await,
+        Command::Seed(args) => seed::run(&settings, &file, &args).await,
+        Command::Down(args) => down::run(&settings, &file, &args).await,
+        Command::Status => status::run(&settings).await,
+        Command::Serve(args) => serve::run(&settings, &args).await,
+        Command::Send(args) => send::run(&settings, &args).await,
     }
-    .map(|()| {
-        let _ = &settings;
-        ExitCode::SUCCESS
-    })
+    .map(|()| ExitCode::SUCCESS)
 }
 
-fn not_implemented(name: &str) -> Result<()> {
-    anyhow::bail!("`deployer {name}` is not implemented yet")
+/// Time between polls of CloudFormation: short against a local emulator,
+/// which finishes most operations at once, and longer against AWS.
+fn poll_interval(settings: &Settings) -> std::time::Duration {
+    if settings.endpoint_url.is_some() {
+        std::time::Duration::from_millis(500)
+    } else {
+        crate::stack::DEFAULT_POLL_INTERVAL
+    }
 }

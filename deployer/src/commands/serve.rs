@@ -1,0 +1,397 @@
+//! `deployer serve`: serves a stack deployed to the local emulator on
+//! 127.0.0.1 as its REST API would, and runs the function's release binary
+//! behind cargo-lambda's runtime emulator to handle each request.
+
+use std::convert::Infallible;
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::{Instant, SystemTime};
+
+use anyhow::{Context, Result, bail};
+use aws_lambda_events::apigw::ApiGatewayProxyResponse;
+use bytes::Bytes;
+use http::{Request, Response};
+use http_body_util::{BodyExt, Full, LengthLimitError, Limited};
+use hyper::body::Incoming;
+use hyper::server::conn::http1;
+use hyper::service::service_fn;
+use hyper_util::rt::TokioIo;
+use tokio::net::TcpListener;
+use tokio::signal::unix::{Signal, SignalKind, signal};
+
+use crate::aws::{Clients, explain};
+use crate::cli::ServeArgs;
+use crate::local::artifact;
+use crate::local::deployment::LocalStack;
+use crate::local::event::{
+    GatewayError, GatewayResponse, RequestInfo, build_event, build_response, strip_stage,
+};
+use crate::local::routes::Lookup;
+use crate::local::runtime::{Invocation, LambdaRuntime, RuntimeOptions};
+use crate::settings::Settings;
+
+/// API Gateway's maximum request payload, 10 MB.
+const MAX_BODY_BYTES: usize = 10 * 1024 * 1024;
+
+/// Path parameter whose value the access log shows as the tenant.
+const TENANT_PARAMETER: &str = "tenantId";
+
+pub async fn run(settings: &Settings, args: &ServeArgs) -> Result<()> {
+    let Some(endpoint_url) = settings.endpoint_url.clone() else {
+        bail!(
+            "`deployer serve` serves a stack deployed to the local emulator; pass \
+             --endpoint-url (for example http://127.0.0.1:5000) or set AWS_ENDPOINT_URL"
+        );
+    };
+    let overrides = parse_overrides(&args.env)?;
+
+    // Installed first, so that a Ctrl-C or SIGTERM during start-up is kept
+    // and handled once cargo-lambda runs, instead of killing this process
+    // and leaving cargo-lambda behind.
+    let terminate =
+        signal(SignalKind::terminate()).context("failed to install the SIGTERM handler")?;
+    let interrupt =
+        signal(SignalKind::interrupt()).context("failed to install the SIGINT handler")?;
+
+    let clients = Clients::connect(settings).await?;
+    let stack = LocalStack::load(&clients, &settings.stack_name).await?;
+
+    let address = SocketAddr::from(([127, 0, 0, 1], args.port));
+    let listener = TcpListener::bind(address)
+        .await
+        .with_context(|| format!("failed to listen on {address}; pick another --port"))?;
+    let address = listener.local_addr()?;
+
+    let workspace = workspace_dir();
+    let binary = function_binary(&clients, &stack, args.artifact.as_deref(), &workspace).await?;
+    let runtime = LambdaRuntime::start(RuntimeOptions {
+        workspace,
+        binary: binary.clone(),
+        function: stack.function.clone(),
+        endpoint_url,
+        region: clients.region.clone(),
+        overrides,
+        instances: usize::from(args.instances),
+    })
+    .await?;
+
+    print_banner(&stack, address, &runtime, &binary, args.instances);
+    let gateway = Arc::new(Gateway {
+        stack,
+        runtime,
+        address,
+    });
+    let result = accept_until_signal(listener, Arc::clone(&gateway), terminate, interrupt).await;
+
+    eprintln!("Stopping the function and cargo-lambda.");
+    gateway.runtime.stop().await;
+    eprintln!("Stopped.");
+    result
+}
+
+fn print_banner(
+    stack: &LocalStack,
+    address: SocketAddr,
+    runtime: &LambdaRuntime,
+    binary: &Path,
+    instances: u16,
+) {
+    let base = format!("http://{address}/{}", stack.stage);
+    eprintln!(
+        "Serving stack {} (stage {}) at {base}",
+        stack.stack_name, stack.stage
+    );
+    for route in stack.routes.routes() {
+        eprintln!("  {:<6} {base}{}", route.method, route.resource_path);
+    }
+    eprintln!(
+        "Function {} ({} instance(s) of {}) behind `cargo lambda watch` on {}.",
+        stack.function.name,
+        instances,
+        binary.display(),
+        runtime.address()
+    );
+    eprintln!("Press Ctrl-C to stop.");
+}
+
+/// Accepts connections until Ctrl-C or SIGTERM.
+async fn accept_until_signal(
+    listener: TcpListener,
+    gateway: Arc<Gateway>,
+    mut terminate: Signal,
+    mut interrupt: Signal,
+) -> Result<()> {
+    loop {
+        let (stream, remote) = tokio::select! {
+            accepted = listener.accept() => match accepted {
+                Ok(accepted) => accepted,
+                Err(error) => {
+                    tracing::warn!(%error, "failed to accept a connection");
+                    continue;
+                }
+            },
+            _ = terminate.recv() => return Ok(()),
+            _ = interrupt.recv() => return Ok(()),
+        };
+
+        let gateway = Arc::clone(&gateway);
+        tokio::spawn(async move {
+            let service = service_fn(move |request| {
+                let gateway = Arc::clone(&gateway);
+                async move { Ok::<_, Infallible>(gateway.handle(request, remote).await) }
+            });
+            if let Err(error) = http1::Builder::new()
+                .serve_connection(TokioIo::new(stream), service)
+                .await
+            {
+                tracing::debug!(%error, %remote, "connection ended with an error");
+            }
+        });
+    }
+}
+
+/// The REST API in front of the local function.
+struct Gateway {
+    stack: LocalStack,
+    runtime: LambdaRuntime,
+    address: SocketAddr,
+}
+
+impl Gateway {
+    /// Handles one request and writes its access log line to stdout.
+    async fn handle(
+        &self,
+        request: Request<Incoming>,
+        remote: SocketAddr,
+    ) -> Response<Full<Bytes>> {
+        let started = Instant::now();
+        let request_id = new_request_id();
+        let method = request.method().clone();
+        let path = request.uri().path().to_owned();
+
+        let (response, tenant) = self.respond(request, remote, &request_id).await;
+
+        println!(
+            "{method} {path} tenant={} status={} latency_ms={:.1} request_id={request_id}",
+            tenant.as_deref().unwrap_or("-"),
+            response.status.as_u16(),
+            started.elapsed().as_secs_f64() * 1000.0,
+        );
+        into_hyper(response)
+    }
+
+    async fn respond(
+        &self,
+        request: Request<Incoming>,
+        remote: SocketAddr,
+        request_id: &str,
+    ) -> (GatewayResponse, Option<String>) {
+        let (parts, body) = request.into_parts();
+        let full_path = parts.uri.path();
+
+        let Some(path) = strip_stage(full_path, &self.stack.stage) else {
+            return (GatewayError::Forbidden.response(request_id), None);
+        };
+        let route = match self.stack.routes.lookup(parts.method.as_str(), path) {
+            Lookup::Found(route) => route,
+            Lookup::NotFound => {
+                return (
+                    GatewayError::MissingAuthenticationToken.response(request_id),
+                    None,
+                );
+            }
+        };
+        let tenant = route.path_parameters.get(TENANT_PARAMETER).cloned();
+
+        let body = match Limited::new(body, MAX_BODY_BYTES).collect().await {
+            Ok(collected) => collected.to_bytes(),
+            Err(error) if error.is::<LengthLimitError>() => {
+                tracing::warn!(request_id, "request body is over {MAX_BODY_BYTES} bytes");
+                return (GatewayError::RequestTooLong.response(request_id), tenant);
+            }
+            Err(error) => {
+                tracing::warn!(request_id, %error, "failed to read the request body");
+                return (GatewayError::BadRequest.response(request_id), tenant);
+            }
+        };
+
+        let info = RequestInfo {
+            api_id: self.stack.api_id.clone(),
+            stage: self.stack.stage.clone(),
+            request_id: request_id.to_owned(),
+            source_ip: remote.ip(),
+            domain_name: self.address.to_string(),
+            received_at: SystemTime::now(),
+        };
+        let event = build_event(
+            &parts.method,
+            full_path,
+            parts.uri.query(),
+            &parts.headers,
+            &body,
+            &route,
+            &info,
+        );
+        let payload = match serde_json::to_vec(&event) {
+            Ok(payload) => payload,
+            Err(error) => {
+                tracing::error!(request_id, %error, "failed to serialize the event");
+                return (
+                    GatewayError::InternalServerError.response(request_id),
+                    tenant,
+                );
+            }
+        };
+
+        (self.invoke(payload, request_id).await, tenant)
+    }
+
+    async fn invoke(&self, payload: Vec<u8>, request_id: &str) -> GatewayResponse {
+        let result = self.runtime.invoke(payload).await;
+        if let Some(cold_start) = result.cold_start {
+            eprintln!(
+                "cold start: first response {:.1} ms after the function process started",
+                cold_start.as_secs_f64() * 1000.0
+            );
+        }
+
+        let error = match result.invocation {
+            Invocation::Response(payload) => {
+                match serde_json::from_slice::<ApiGatewayProxyResponse>(&payload) {
+                    Ok(proxy) => match build_response(proxy, request_id) {
+                        Ok(response) => return response,
+                        Err(reason) => format!("malformed proxy response: {reason}"),
+                    },
+                    Err(error) => format!("malformed proxy response: {error}"),
+                }
+            }
+            Invocation::FunctionError(reason) => format!("function error: {reason}"),
+            Invocation::Crashed(reason) => format!("function crashed: {reason}"),
+            Invocation::TimedOut => {
+                tracing::error!(
+                    request_id,
+                    "the function did not respond within its timeout"
+                );
+                return GatewayError::EndpointRequestTimedOut.response(request_id);
+            }
+        };
+        tracing::error!(request_id, "{error}");
+        GatewayError::InternalServerError.response(request_id)
+    }
+}
+
+fn into_hyper(response: GatewayResponse) -> Response<Full<Bytes>> {
+    let mut http_response = Response::new(Full::new(response.body));
+    *http_response.status_mut() = response.status;
+    *http_response.headers_mut() = response.headers;
+    http_response
+}
+
+/// Generates a random request id in UUID format, as API Gateway does.
+fn new_request_id() -> String {
+    let hex = format!("{:032x}", rand::random::<u128>());
+    format!(
+        "{}-{}-{}-{}-{}",
+        &hex[..8],
+        &hex[8..12],
+        &hex[12..16],
+        &hex[16..20],
+        &hex[20..]
+    )
+}
+
+/// Returns the path of the function binary to run: unpacked from the
+/// `--artifact` zip, taken as is when `--artifact` is not a zip, or else
+/// unpacked from the zip the stack deployed, read from the emulator's S3.
+async fn function_binary(
+    clients: &Clients,
+    stack: &LocalStack,
+    artifact: Option<&Path>,
+    workspace: &Path,
+) -> Result<PathBuf> {
+    let cache_dir = workspace.join(".local/serve");
+    if let Some(path) = artifact {
+        let bytes = std::fs::read(path)
+            .with_context(|| format!("failed to read --artifact {}", path.display()))?;
+        if !bytes.starts_with(b"PK") {
+            return Ok(path.to_owned());
+        }
+        return artifact::unpack_bootstrap(&bytes, &cache_dir);
+    }
+
+    let Some((bucket, key)) = &stack.function.code_location else {
+        bail!(
+            "the stack's function has no S3 code location to run; pass --artifact \
+             target/lambda/webhook-receiver/bootstrap.zip"
+        );
+    };
+    let object = clients
+        .s3
+        .get_object()
+        .bucket(bucket)
+        .key(key)
+        .send()
+        .await
+        .map_err(|error| explain(error, &format!("failed to download s3://{bucket}/{key}")))?;
+    let bytes = object
+        .body
+        .collect()
+        .await
+        .with_context(|| format!("failed to read s3://{bucket}/{key}"))?
+        .into_bytes();
+    artifact::unpack_bootstrap(&bytes, &cache_dir)
+        .with_context(|| format!("failed to unpack s3://{bucket}/{key}"))
+}
+
+/// Parses `--env KEY=VALUE` options.
+fn parse_overrides(values: &[String]) -> Result<Vec<(String, String)>> {
+    values
+        .iter()
+        .map(|value| match value.split_once('=') {
+            Some((key, value)) if !key.is_empty() => Ok((key.to_owned(), value.to_owned())),
+            _ => bail!("invalid --env {value:?}: expected KEY=VALUE"),
+        })
+        .collect()
+}
+
+/// Returns the workspace cargo-lambda runs in: the current directory when it contains
+/// a Cargo.toml, else the workspace this binary was built from.
+fn workspace_dir() -> PathBuf {
+    let current = std::env::current_dir().unwrap_or_default();
+    if current.join("Cargo.toml").is_file() {
+        return current;
+    }
+    PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/.."))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn overrides_parse() {
+        let parsed = parse_overrides(&["A=1".into(), "B=x=y".into(), "C=".into()]).unwrap();
+        assert_eq!(
+            parsed,
+            [
+                ("A".to_owned(), "1".to_owned()),
+                ("B".to_owned(), "x=y".to_owned()),
+                ("C".to_owned(), String::new())
+            ]
+        );
+    }
+
+    #[test]
+    fn overrides_reject_missing_equals() {
+        assert!(parse_overrides(&["A".into()]).is_err());
+        assert!(parse_overrides(&["=1".into()]).is_err());
+    }
+
+    #[test]
+    fn request_id_is_uuid_shaped() {
+        let id = new_request_id();
+        let lengths: Vec<usize> = id.split('-').map(str::len).collect();
+        assert_eq!(lengths, [8, 4, 4, 4, 12]);
+    }
+}

@@ -1,0 +1,238 @@
+//! Runs the built `deployer serve` against a stack on a moto server started
+//! for the test. The deployed zip contains a `bootstrap` script that exits
+//! at once. The test covers what serve does without a working function:
+//! unpacking the deployed zip from S3, API Gateway's own responses, a 502
+//! when the function process dies and a clean stop on SIGTERM. It needs
+//! cargo-lambda and moto from scripts/setup.sh.
+
+use std::io::{Read, Write};
+use std::net::{TcpListener, TcpStream};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Output, Stdio};
+use std::time::{Duration, Instant};
+
+use webhook_receiver::testing::MotoServer;
+
+const PREFIX: &str = "servetest";
+
+/// A `bootstrap` that fails the way a function with a bad configuration does.
+const FAILING_BOOTSTRAP: &[u8] = b"#!/bin/sh\necho 'bootstrap: exiting' >&2\nexit 3\n";
+
+fn workspace_root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("..")
+}
+
+/// PATH with the project's `.venv/bin` first, where scripts/setup.sh puts
+/// cargo-lambda.
+fn path_with_venv() -> String {
+    let venv = workspace_root().join(".venv/bin");
+    format!(
+        "{}:{}",
+        venv.display(),
+        std::env::var("PATH").unwrap_or_default()
+    )
+}
+
+fn deployer(server: &MotoServer, directory: &Path) -> Command {
+    let mut command = Command::new(env!("CARGO_BIN_EXE_deployer"));
+    command
+        .args(["--prefix", PREFIX])
+        .envs(server.env())
+        .env("PATH", path_with_venv())
+        .env_remove("AWS_PROFILE")
+        .env_remove("DEPLOYER_STACK_NAME")
+        .env_remove("DEPLOYER_PREFIX")
+        .env_remove("DEPLOYER_OUTPUT")
+        .current_dir(directory)
+        .stdin(Stdio::null());
+    command
+}
+
+fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+/// Sends one HTTP/1.1 request and returns the status code and body.
+fn request(port: u16, method: &str, path: &str) -> (u16, String) {
+    let mut stream = TcpStream::connect(("127.0.0.1", port)).unwrap();
+    stream
+        .set_read_timeout(Some(Duration::from_secs(30)))
+        .unwrap();
+    let message = format!(
+        "{method} {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Length: 0\r\nConnection: close\r\n\r\n"
+    );
+    stream.write_all(message.as_bytes()).unwrap();
+
+    let mut response = String::new();
+    stream.read_to_string(&mut response).unwrap();
+    let status = response
+        .split(' ')
+        .nth(1)
+        .and_then(|code| code.parse().ok())
+        .unwrap_or(0);
+    let body = response
+        .split_once("\r\n\r\n")
+        .map(|(_, body)| body.to_owned())
+        .unwrap_or_default();
+    (status, body)
+}
+
+fn wait_until_listening(port: u16, serve: &mut Child) {
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while Instant::now() < deadline {
+        if TcpStream::connect(("127.0.0.1", port)).is_ok() {
+            return;
+        }
+        if let Some(status) = serve.try_wait().unwrap() {
+            panic!("deployer serve exited with {status} before it listened");
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    panic!("deployer serve did not listen on port {port} within 60 s");
+}
+
+/// Returns the pids of the direct children of `parent`, from /proc.
+fn children_of(parent: u32) -> Vec<u32> {
+    let mut children = Vec::new();
+    for entry in std::fs::read_dir("/proc").unwrap().flatten() {
+        let Ok(pid) = entry.file_name().to_string_lossy().parse::<u32>() else {
+            continue;
+        };
+        let Ok(stat) = std::fs::read_to_string(entry.path().join("stat")) else {
+            continue;
+        };
+        // The fields after the parenthesised command name: state, then ppid.
+        let after_name = stat.rsplit_once(')').map(|(_, rest)| rest).unwrap_or("");
+        let ppid = after_name.split_whitespace().nth(1);
+        if ppid == Some(&parent.to_string()) {
+            children.push(pid);
+        }
+    }
+    children
+}
+
+fn is_running(pid: u32) -> bool {
+    match std::fs::read_to_string(format!("/proc/{pid}/stat")) {
+        Ok(stat) => {
+            let state = stat.rsplit_once(')').map(|(_, rest)| rest.trim_start());
+            !matches!(state.and_then(|s| s.chars().next()), Some('Z' | 'X'))
+        }
+        Err(_) => false,
+    }
+}
+
+fn stored_zip(name: &str, content: &[u8]) -> Vec<u8> {
+    let crc = crc32fast::hash(content);
+    let size = content.len() as u32;
+    let name_length = name.len() as u16;
+
+    let mut zip = Vec::new();
+    zip.extend_from_slice(&0x0403_4b50u32.to_le_bytes());
+    zip.extend_from_slice(&[20, 0, 0, 0, 0, 0, 0, 0, 0, 0]);
+    zip.extend_from_slice(&crc.to_le_bytes());
+    zip.extend_from_slice(&size.to_le_bytes());
+    zip.extend_from_slice(&size.to_le_bytes());
+    zip.extend_from_slice(&name_length.to_le_bytes());
+    zip.extend_from_slice(&0u16.to_le_bytes());
+    zip.extend_from_slice(name.as_bytes());
+    zip.extend_from_slice(content);
+
+    let central_offset = zip.len() as u32;
+    zip.extend_from_slice(&0x0201_4b50u32.to_le_bytes());
+    zip.extend_from_slice(&[20, 3, 20, 0, 0, 0, 0, 0, 0, 0, 0, 0]);
+    zip.extend_from_slice(&crc.to_le_bytes());
+    zip.extend_from_slice(&size.to_le_bytes());
+    zip.extend_from_slice(&size.to_le_bytes());
+    zip.extend_from_slice(&name_length.to_le_bytes());
+    zip.extend_from_slice(&[0; 8]);
+    zip.extend_from_slice(&(0o100_755u32 << 16).to_le_bytes());
+    zip.extend_from_slice(&0u32.to_le_bytes());
+    zip.extend_from_slice(name.as_bytes());
+    let central_size = zip.len() as u32 - central_offset;
+
+    zip.extend_from_slice(&0x0605_4b50u32.to_le_bytes());
+    zip.extend_from_slice(&[0, 0, 0, 0, 1, 0, 1, 0]);
+    zip.extend_from_slice(&central_size.to_le_bytes());
+    zip.extend_from_slice(&central_offset.to_le_bytes());
+    zip.extend_from_slice(&0u16.to_le_bytes());
+    zip
+}
+
+fn check_success(output: &Output, what: &str) {
+    assert!(
+        output.status.success(),
+        "{what} failed: {}\n{}",
+        String::from_utf8_lossy(&output.stdout),
+        String::from_utf8_lossy(&output.stderr)
+    );
+}
+
+#[test]
+fn serve_gateway_errors_and_stop() {
+    let server = MotoServer::start();
+    let directory =
+        std::env::temp_dir().join(format!("deployer-serve-test-{}", std::process::id()));
+    std::fs::create_dir_all(&directory).unwrap();
+    let zip = directory.join("function.zip");
+    std::fs::write(&zip, stored_zip("bootstrap", FAILING_BOOTSTRAP)).unwrap();
+
+    let up = deployer(&server, &directory)
+        .args(["up", "--artifact", zip.to_str().unwrap()])
+        .output()
+        .unwrap();
+    check_success(&up, "deployer up");
+
+    let port = free_port();
+    let mut serve = deployer(&server, &workspace_root())
+        .args(["serve", "--port", &port.to_string()])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    wait_until_listening(port, &mut serve);
+
+    let (status, body) = request(port, "GET", "/other-stage/v1/receiver/health");
+    assert_eq!(status, 403);
+    assert_eq!(body, r#"{"message":"Forbidden"}"#);
+
+    let (status, body) = request(port, "GET", "/prod/v1/receiver/unknown");
+    assert_eq!(status, 403);
+    assert_eq!(body, r#"{"message":"Missing Authentication Token"}"#);
+
+    let (status, _) = request(port, "DELETE", "/prod/v1/receiver/acme/webhook");
+    assert_eq!(status, 403);
+
+    let (status, body) = request(port, "GET", "/prod/v1/receiver/health");
+    assert_eq!(status, 502);
+    assert_eq!(body, r#"{"message":"Internal server error"}"#);
+
+    let children = children_of(serve.id());
+    assert!(!children.is_empty(), "serve started no child process");
+
+    // SAFETY: kill(2) with the pid of the child this test started.
+    unsafe {
+        libc::kill(serve.id() as i32, libc::SIGTERM);
+    }
+    let output = serve.wait_with_output().unwrap();
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(output.status.success(), "serve failed: {stderr}");
+
+    let lines: Vec<&str> = stdout.lines().collect();
+    assert_eq!(lines.len(), 4, "{stdout}");
+    assert!(lines[0].starts_with("GET /other-stage/v1/receiver/health tenant=- status=403"));
+    assert!(lines[2].starts_with("DELETE /prod/v1/receiver/acme/webhook tenant=- status=403"));
+    assert!(lines[3].starts_with("GET /prod/v1/receiver/health tenant=- status=502"));
+    assert!(lines[3].contains("latency_ms="), "{stdout}");
+    assert!(stderr.contains("bootstrap: exiting"), "{stderr}");
+    assert!(stderr.contains("Stopped."), "{stderr}");
+
+    for pid in children {
+        assert!(!is_running(pid), "child process {pid} outlived serve");
+    }
+    let _ = std::fs::remove_dir_all(&directory);
+}
