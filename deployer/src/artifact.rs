@@ -1,6 +1,7 @@
 //! The function's deployment artifact: build with cargo-lambda, name by
 //! SHA-256, and keep in an encrypted, private bucket the deployer owns.
 
+use std::io::Cursor;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 
@@ -15,6 +16,7 @@ use aws_sdk_s3::types::{
     ServerSideEncryptionConfiguration, ServerSideEncryptionRule,
 };
 use sha2::{Digest, Sha256};
+use zip::ZipArchive;
 
 use crate::aws::explain;
 use crate::cli::Architecture;
@@ -22,6 +24,9 @@ use crate::output::Progress;
 
 /// Package and binary name of the Lambda function.
 pub const FUNCTION_PACKAGE: &str = "webhook-receiver";
+
+/// Name of the executable a `provided.al2023` function runs.
+pub const BOOTSTRAP: &str = "bootstrap";
 
 /// Prefix of artifact keys in the bucket.
 const KEY_PREFIX: &str = "webhook-receiver";
@@ -47,13 +52,8 @@ impl Artifact {
     pub fn from_path(path: &Path) -> Result<Self> {
         let bytes = std::fs::read(path)
             .with_context(|| format!("failed to read artifact {}", path.display()))?;
-        if !bytes.starts_with(b"PK") {
-            bail!(
-                "artifact {} is not a zip file; pass the bootstrap.zip that \
-                 `cargo lambda build --output-format zip` writes",
-                path.display()
-            );
-        }
+        check_has_bootstrap(&bytes)
+            .with_context(|| format!("invalid artifact {}", path.display()))?;
         Ok(Self {
             path: path.to_owned(),
             sha256: hex::encode(Sha256::digest(&bytes)),
@@ -64,6 +64,22 @@ impl Artifact {
     pub fn key(&self) -> String {
         format!("{KEY_PREFIX}/{}.zip", self.sha256)
     }
+}
+
+/// Checks that `zip` is a zip archive with the `bootstrap` executable that a
+/// `provided.al2023` function runs.
+fn check_has_bootstrap(zip: &[u8]) -> Result<()> {
+    let archive = ZipArchive::new(Cursor::new(zip)).context(
+        "not a zip file; pass the bootstrap.zip that \
+         `cargo lambda build --output-format zip` writes",
+    )?;
+    if archive.index_for_name(BOOTSTRAP).is_none() {
+        bail!(
+            "the zip has no {BOOTSTRAP} entry; pass the bootstrap.zip that \
+             `cargo lambda build --output-format zip` writes"
+        );
+    }
+    Ok(())
 }
 
 /// Builds the function with cargo-lambda and returns the zip.
@@ -372,7 +388,7 @@ mod tests {
     #[test]
     fn artifact_key_is_content_hash() {
         let path = std::env::temp_dir().join(format!("artifact-test-{}.zip", std::process::id()));
-        std::fs::write(&path, b"PK\x05\x06\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0").unwrap();
+        std::fs::write(&path, zip_with_entry(BOOTSTRAP)).unwrap();
 
         let artifact = Artifact::from_path(&path).unwrap();
         let _ = std::fs::remove_file(&path);
@@ -392,6 +408,29 @@ mod tests {
         let error = Artifact::from_path(&path).unwrap_err();
         let _ = std::fs::remove_file(&path);
 
-        assert!(error.to_string().contains("is not a zip file"), "{error}");
+        assert!(format!("{error:#}").contains("not a zip file"), "{error:#}");
+    }
+
+    #[test]
+    fn artifact_without_bootstrap_rejected() {
+        let path = std::env::temp_dir().join(format!("artifact-test-{}-b.zip", std::process::id()));
+        std::fs::write(&path, zip_with_entry("main")).unwrap();
+
+        let error = Artifact::from_path(&path).unwrap_err();
+        let _ = std::fs::remove_file(&path);
+
+        assert!(
+            format!("{error:#}").contains("no bootstrap entry"),
+            "{error:#}"
+        );
+    }
+
+    fn zip_with_entry(name: &str) -> Vec<u8> {
+        let mut writer = zip::ZipWriter::new(Cursor::new(Vec::new()));
+        writer
+            .start_file(name, zip::write::SimpleFileOptions::default())
+            .unwrap();
+        std::io::Write::write_all(&mut writer, b"binary").unwrap();
+        writer.finish().unwrap().into_inner()
     }
 }

@@ -14,6 +14,8 @@ use webhook_receiver::schema;
 
 use crate::aws::explain;
 use crate::output::{SeedAction, SeededRow};
+use crate::stack::{StackInfo, Stacks};
+use crate::template::names::{outputs, params};
 
 /// Attribute that marks a row written by `seed`, so that purging removes
 /// only those.
@@ -29,6 +31,28 @@ pub const SEEDED_AT_MILLIS: &str = "seededAtMillis";
 
 /// Tenants `seed` writes when none are named.
 pub const DEFAULT_TENANTS: [&str; 3] = ["test-tenant", "acme", "globex"];
+
+/// CloudFormation type of the tenant table.
+pub const TABLE_TYPE: &str = "AWS::DynamoDB::Table";
+
+/// Returns the tenant table a deployed stack uses: its `TableName` output,
+/// else its own table resource, else the existing table passed as the
+/// `TenantTableName` parameter. The fallbacks matter on the local emulator,
+/// which returns no outputs for stacks made through change sets.
+pub async fn stack_table_name(stacks: &Stacks<'_>, stack: &StackInfo) -> Result<Option<String>> {
+    if let Some(name) = stack.outputs.get(outputs::TABLE_NAME) {
+        return Ok(Some(name.clone()));
+    }
+    if let Some(name) = stacks
+        .physical_ids(&stack.stack_id, TABLE_TYPE)
+        .await?
+        .pop()
+    {
+        return Ok(Some(name));
+    }
+    let parameter = stack.parameters.get(params::TENANT_TABLE_NAME);
+    Ok(parameter.filter(|name| !name.is_empty()).cloned())
+}
 
 /// Attempts at a fresh API key when a conditional write finds the key taken.
 const MAX_KEY_ATTEMPTS: u32 = 3;

@@ -98,56 +98,15 @@ impl Drop for Fixture {
     }
 }
 
-/// Returns a zip archive with one uncompressed file.
+/// Returns a zip archive with one uncompressed, executable file.
 fn stored_zip(name: &str, content: &[u8]) -> Vec<u8> {
-    let crc = crc32(content);
-    let size = u32::try_from(content.len()).expect("small content");
-    let name_len = u16::try_from(name.len()).expect("short name");
-
-    let mut zip = Vec::new();
-    zip.extend_from_slice(&0x0403_4b50u32.to_le_bytes());
-    zip.extend_from_slice(&[20, 0, 0, 0, 0, 0, 0, 0, 0, 0]);
-    zip.extend_from_slice(&crc.to_le_bytes());
-    zip.extend_from_slice(&size.to_le_bytes());
-    zip.extend_from_slice(&size.to_le_bytes());
-    zip.extend_from_slice(&name_len.to_le_bytes());
-    zip.extend_from_slice(&0u16.to_le_bytes());
-    zip.extend_from_slice(name.as_bytes());
-    zip.extend_from_slice(content);
-
-    let central_offset = u32::try_from(zip.len()).expect("small zip");
-    zip.extend_from_slice(&0x0201_4b50u32.to_le_bytes());
-    zip.extend_from_slice(&[20, 3, 20, 0, 0, 0, 0, 0, 0, 0, 0, 0]);
-    zip.extend_from_slice(&crc.to_le_bytes());
-    zip.extend_from_slice(&size.to_le_bytes());
-    zip.extend_from_slice(&size.to_le_bytes());
-    zip.extend_from_slice(&name_len.to_le_bytes());
-    zip.extend_from_slice(&[0, 0, 0, 0, 0, 0, 0, 0]);
-    // External attributes: a regular file with mode 0755.
-    zip.extend_from_slice(&(0o100_755u32 << 16).to_le_bytes());
-    zip.extend_from_slice(&0u32.to_le_bytes());
-    zip.extend_from_slice(name.as_bytes());
-    let central_size = u32::try_from(zip.len()).expect("small zip") - central_offset;
-
-    zip.extend_from_slice(&0x0605_4b50u32.to_le_bytes());
-    zip.extend_from_slice(&[0, 0, 0, 0, 1, 0, 1, 0]);
-    zip.extend_from_slice(&central_size.to_le_bytes());
-    zip.extend_from_slice(&central_offset.to_le_bytes());
-    zip.extend_from_slice(&0u16.to_le_bytes());
-    zip
-}
-
-/// CRC-32 (IEEE 802.3), as zip requires.
-fn crc32(bytes: &[u8]) -> u32 {
-    let mut crc = 0xFFFF_FFFFu32;
-    for &byte in bytes {
-        crc ^= u32::from(byte);
-        for _ in 0..8 {
-            let mask = (crc & 1).wrapping_neg();
-            crc = (crc >> 1) ^ (0xEDB8_8320 & mask);
-        }
-    }
-    !crc
+    let mut writer = zip::ZipWriter::new(std::io::Cursor::new(Vec::new()));
+    let options = zip::write::SimpleFileOptions::default()
+        .compression_method(zip::CompressionMethod::Stored)
+        .unix_permissions(0o755);
+    writer.start_file(name, options).expect("start zip entry");
+    std::io::Write::write_all(&mut writer, content).expect("write zip entry");
+    writer.finish().expect("finish zip").into_inner()
 }
 
 fn text<'a>(value: &'a Value, field: &str) -> &'a str {

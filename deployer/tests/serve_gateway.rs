@@ -125,41 +125,15 @@ fn is_running(pid: u32) -> bool {
     }
 }
 
+/// Returns a zip archive with one uncompressed, executable file.
 fn stored_zip(name: &str, content: &[u8]) -> Vec<u8> {
-    let crc = crc32fast::hash(content);
-    let size = content.len() as u32;
-    let name_length = name.len() as u16;
-
-    let mut zip = Vec::new();
-    zip.extend_from_slice(&0x0403_4b50u32.to_le_bytes());
-    zip.extend_from_slice(&[20, 0, 0, 0, 0, 0, 0, 0, 0, 0]);
-    zip.extend_from_slice(&crc.to_le_bytes());
-    zip.extend_from_slice(&size.to_le_bytes());
-    zip.extend_from_slice(&size.to_le_bytes());
-    zip.extend_from_slice(&name_length.to_le_bytes());
-    zip.extend_from_slice(&0u16.to_le_bytes());
-    zip.extend_from_slice(name.as_bytes());
-    zip.extend_from_slice(content);
-
-    let central_offset = zip.len() as u32;
-    zip.extend_from_slice(&0x0201_4b50u32.to_le_bytes());
-    zip.extend_from_slice(&[20, 3, 20, 0, 0, 0, 0, 0, 0, 0, 0, 0]);
-    zip.extend_from_slice(&crc.to_le_bytes());
-    zip.extend_from_slice(&size.to_le_bytes());
-    zip.extend_from_slice(&size.to_le_bytes());
-    zip.extend_from_slice(&name_length.to_le_bytes());
-    zip.extend_from_slice(&[0; 8]);
-    zip.extend_from_slice(&(0o100_755u32 << 16).to_le_bytes());
-    zip.extend_from_slice(&0u32.to_le_bytes());
-    zip.extend_from_slice(name.as_bytes());
-    let central_size = zip.len() as u32 - central_offset;
-
-    zip.extend_from_slice(&0x0605_4b50u32.to_le_bytes());
-    zip.extend_from_slice(&[0, 0, 0, 0, 1, 0, 1, 0]);
-    zip.extend_from_slice(&central_size.to_le_bytes());
-    zip.extend_from_slice(&central_offset.to_le_bytes());
-    zip.extend_from_slice(&0u16.to_le_bytes());
-    zip
+    let mut writer = zip::ZipWriter::new(std::io::Cursor::new(Vec::new()));
+    let options = zip::write::SimpleFileOptions::default()
+        .compression_method(zip::CompressionMethod::Stored)
+        .unix_permissions(0o755);
+    writer.start_file(name, options).expect("start zip entry");
+    std::io::Write::write_all(&mut writer, content).expect("write zip entry");
+    writer.finish().expect("finish zip").into_inner()
 }
 
 fn check_success(output: &Output, what: &str) {

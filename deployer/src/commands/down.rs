@@ -5,7 +5,6 @@ use std::time::Duration;
 
 use anyhow::{Result, bail};
 
-use super::seed::TABLE_TYPE;
 use crate::artifact;
 use crate::aws::Clients;
 use crate::cli::DownArgs;
@@ -13,6 +12,7 @@ use crate::output::{self, DownResult, Progress};
 use crate::settings::{FileSettings, Settings};
 use crate::stack::{DeleteOutcome, StackInfo, Stacks};
 use crate::template::names::{outputs, params};
+use crate::tenants::TABLE_TYPE;
 use crate::tenants::TenantTable;
 
 pub async fn run(settings: &Settings, file: &FileSettings, args: &DownArgs) -> Result<()> {

@@ -9,14 +9,11 @@ use crate::cli::{SeedArgs, StackArgs};
 use crate::output::{self, Progress, SeedResult};
 use crate::settings::{FileSettings, Settings, StackSettings};
 use crate::stack::{StackInfo, Stacks};
-use crate::template::names::{outputs, params};
+use crate::template::names::outputs;
 use crate::tenants::{self, SeedOptions, TenantTable};
 
 /// Placeholder that the `WebhookUrlTemplate` output contains.
 const TENANT_PLACEHOLDER: &str = "{tenantId}";
-
-/// CloudFormation type of the tenant table.
-pub const TABLE_TYPE: &str = "AWS::DynamoDB::Table";
 
 pub async fn run(settings: &Settings, file: &FileSettings, args: &SeedArgs) -> Result<()> {
     let tenant_ids = tenants::tenant_ids(&args.tenants, args.count)?;
@@ -49,30 +46,18 @@ pub async fn run(settings: &Settings, file: &FileSettings, args: &SeedArgs) -> R
     output::print(&SeedResult { rows }, settings.output)
 }
 
-/// Finds the table the stack uses: its `TableName` output, else its own
-/// table resource, else the existing table passed as a parameter, else the
-/// table that deployer.toml or the defaults name.
+/// Finds the table the stack uses, else the table that deployer.toml or the
+/// defaults name.
 async fn stack_table(
     settings: &Settings,
     file: &FileSettings,
     stacks: &Stacks<'_>,
     stack: Option<&StackInfo>,
 ) -> Result<String> {
-    if let Some(stack) = stack {
-        if let Some(name) = stack.outputs.get(outputs::TABLE_NAME) {
-            return Ok(name.clone());
-        }
-        if let Some(name) = stacks
-            .physical_ids(&stack.stack_id, TABLE_TYPE)
-            .await?
-            .pop()
-        {
-            return Ok(name);
-        }
-        let parameter = stack.parameters.get(params::TENANT_TABLE_NAME);
-        if let Some(name) = parameter.filter(|name| !name.is_empty()) {
-            return Ok(name.clone());
-        }
+    if let Some(stack) = stack
+        && let Some(name) = tenants::stack_table_name(stacks, stack).await?
+    {
+        return Ok(name);
     }
 
     // Without a stack, the table is the one deployer.toml names or the one

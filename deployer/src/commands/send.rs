@@ -21,8 +21,8 @@ use crate::local::client::{HttpClient, build_client, read_body};
 use crate::output::{self, Progress, Render};
 use crate::settings::Settings;
 use crate::stack::{StackInfo, Stacks};
-use crate::template::names::{outputs, params};
-use crate::tenants::{TenantRow, TenantTable};
+use crate::template::names::outputs;
+use crate::tenants::{self, TenantRow, TenantTable};
 
 /// Placeholder that the `WebhookUrlTemplate` output contains.
 const TENANT_PLACEHOLDER: &str = "{tenantId}";
@@ -129,27 +129,16 @@ async fn resolve_target(settings: &Settings, args: &SendArgs) -> Result<Target> 
     Ok(Target { uri, secret })
 }
 
-/// Returns the stack's tenant table: its `TableName` output, else its own
-/// table resource, else the existing table passed as `TenantTableName`.
-/// The emulator may return no outputs, hence the fallbacks.
+/// Returns the stack's tenant table, or an error that suggests --secret.
 async fn stack_table(stacks: &Stacks<'_>, stack: &StackInfo) -> Result<String> {
-    if let Some(name) = stack.outputs.get(outputs::TABLE_NAME) {
-        return Ok(name.clone());
-    }
-    if let Some(name) = stacks
-        .physical_ids(&stack.stack_id, "AWS::DynamoDB::Table")
+    tenants::stack_table_name(stacks, stack)
         .await?
-        .pop()
-    {
-        return Ok(name);
-    }
-    match stack.parameters.get(params::TENANT_TABLE_NAME) {
-        Some(name) if !name.is_empty() => Ok(name.clone()),
-        _ => bail!(
-            "stack {} names no tenant table; pass --secret to send without a table lookup",
-            stack.name
-        ),
-    }
+        .with_context(|| {
+            format!(
+                "stack {} names no tenant table; pass --secret to send without a table lookup",
+                stack.name
+            )
+        })
 }
 
 /// Returns the tenant's active row with the latest `createdAt`.
