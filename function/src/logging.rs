@@ -12,8 +12,12 @@ use tracing_subscriber::util::SubscriberInitExt;
 use crate::config::{Config, LogFormat};
 
 /// Crates whose debug and trace events may contain request or response
-/// bodies (DynamoDB responses carry secrets), capped at INFO.
-const CAPPED_TARGETS: [&str; 6] = [
+/// bodies, capped at INFO: DynamoDB responses carry secrets, and
+/// lambda_runtime 1.5 logs each raw event, signature header included, at
+/// TRACE.
+const CAPPED_TARGETS: [&str; 8] = [
+    "lambda_runtime",
+    "lambda_http",
     "aws_smithy_runtime",
     "aws_smithy_http_client",
     "aws_sdk_dynamodb",

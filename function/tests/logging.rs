@@ -106,3 +106,29 @@ fn invalid_tenant_id_is_not_logged() {
     assert_eq!(line["outcome"], "invalid_tenant_id");
     assert_eq!(line.get("tenant"), None);
 }
+
+#[test]
+fn trace_level_drops_runtime_event_bodies() {
+    let captured = Captured::default();
+    let writer = captured.clone();
+    let config = Config {
+        log_level: tracing::level_filters::LevelFilter::TRACE,
+        ..Config::default()
+    };
+    let subscriber = logging::subscriber(&config, move || writer.clone());
+
+    tracing::subscriber::with_default(subscriber, || {
+        tracing::trace!(
+            target: "lambda_runtime::layers::api_response",
+            body = "t=1,v1=abc",
+            "raw JSON event received from Lambda"
+        );
+        tracing::trace!(target: "aws_smithy_runtime::client", body = SECRET, "response");
+        tracing::trace!(target: "webhook_receiver::handler", "handler trace kept");
+    });
+
+    let output = captured.text();
+    assert!(!output.contains("raw JSON event"), "{output}");
+    assert!(!output.contains(SECRET), "{output}");
+    assert!(output.contains("handler trace kept"), "{output}");
+}

@@ -8,32 +8,41 @@ mod status;
 mod synth;
 mod up;
 
+use std::io::IsTerminal;
+use std::path::Path;
 use std::process::ExitCode;
 
 use anyhow::Result;
 use tracing_subscriber::EnvFilter;
 
 use crate::cli::{Cli, Command};
-use crate::settings::{FileSettings, Settings};
+use crate::settings::{DEFAULT_CONFIG_FILE, FileSettings, Settings};
 
-/// Sends logs to stderr; `-v` selects debug and `-vv` trace. `RUST_LOG`
-/// overrides both.
+/// Sends logs to stderr: `-v` selects debug, and `-vv` adds the deployer's
+/// own trace events. `RUST_LOG` overrides both.
+///
+/// The AWS SDK stays at debug even with `-vv`, because its trace events
+/// contain request and response bodies: tenant secrets from DynamoDB.
 pub fn init_logging(verbose: u8) {
-    let level = match verbose {
+    let directives = match verbose {
         0 => "warn",
         1 => "debug",
-        _ => "trace",
+        _ => "debug,deployer=trace,webhook_receiver=trace",
     };
-    let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new(level));
+    let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new(directives));
     tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_writer(std::io::stderr)
+        .with_ansi(std::io::stderr().is_terminal())
         .with_target(false)
         .init();
 }
 
 pub async fn run(cli: Cli) -> Result<ExitCode> {
-    let file = FileSettings::load(&cli.global.config)?;
+    let file = match &cli.global.config {
+        Some(path) => FileSettings::load(path)?,
+        None => FileSettings::load_if_present(Path::new(DEFAULT_CONFIG_FILE))?,
+    };
     let settings = Settings::resolve(&cli.global, &file);
 
     match cli.command {
