@@ -44,7 +44,7 @@ start() {
         fi
         sleep 0.2
     done
-    echo "moto: no answer on port $port after 30 s; see $log_file" >&2
+    echo "moto: no response on port $port after 30 s; see $log_file" >&2
     stop
     return 1
 }

@@ -33,6 +33,22 @@ pub async fn load_config(settings: &Settings) -> SdkConfig {
     loader.load().await
 }
 
+/// Checks that an endpoint override is an absolute http or https URL with a
+/// host, such as `http://127.0.0.1:5000`.
+fn check_endpoint_url(endpoint_url: &str) -> Result<()> {
+    let uri: http::Uri = endpoint_url
+        .parse()
+        .map_err(|error| anyhow!("invalid endpoint URL {endpoint_url:?}: {error}"))?;
+    let scheme_ok = matches!(uri.scheme_str(), Some("http" | "https"));
+    if !scheme_ok || uri.host().is_none() {
+        bail!(
+            "invalid endpoint URL {endpoint_url:?}: expected http:// or https:// and a host, \
+             for example http://127.0.0.1:5000"
+        );
+    }
+    Ok(())
+}
+
 /// Clients for every service the deployer calls, made from one `SdkConfig`.
 #[derive(Debug, Clone)]
 pub struct Clients {
@@ -47,6 +63,9 @@ impl Clients {
     /// Loads the configuration, checks that it names a region and yields
     /// credentials, and builds the clients.
     pub async fn connect(settings: &Settings) -> Result<Self> {
+        if let Some(endpoint_url) = &settings.endpoint_url {
+            check_endpoint_url(endpoint_url)?;
+        }
         let config = load_config(settings).await;
         let region = check_region(&config)?;
         check_credentials(&config, settings).await?;
@@ -174,5 +193,32 @@ where
     match error {
         SdkError::ServiceError(context) => context.err().code(),
         _ => None,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn endpoint_url_accepts_http_and_https() {
+        assert!(check_endpoint_url("http://127.0.0.1:5000").is_ok());
+        assert!(check_endpoint_url("https://cloudformation.eu-west-1.amazonaws.com").is_ok());
+    }
+
+    #[test]
+    fn endpoint_url_rejects_other_forms() {
+        for url in [
+            "not a url",
+            "ftp://127.0.0.1:5",
+            "127.0.0.1:5000",
+            "http://",
+        ] {
+            let error = check_endpoint_url(url).unwrap_err();
+            assert!(
+                error.to_string().contains("invalid endpoint URL"),
+                "{url}: {error}"
+            );
+        }
     }
 }

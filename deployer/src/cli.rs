@@ -23,7 +23,7 @@ pub struct Cli {
 }
 
 /// Options shared by every subcommand. Each one may also come from the
-/// environment variable shown in `--help` or from `deployer.toml`; a flag
+/// environment variable shown in `--help` or from `deployer.toml`. A flag
 /// wins over the environment, and the environment over the file.
 #[derive(Debug, Args)]
 pub struct GlobalArgs {
@@ -53,14 +53,20 @@ pub struct GlobalArgs {
     #[arg(long, global = true, value_enum, env = "DEPLOYER_OUTPUT")]
     pub output: Option<OutputFormat>,
 
-    /// Settings file read before the environment and flags.
-    #[arg(long, global = true, default_value = "deployer.toml")]
-    pub config: PathBuf,
+    /// Settings file read before the environment and flags. It must exist when
+    /// given; without this option, `deployer.toml` is read if present.
+    #[arg(long, global = true, env = "DEPLOYER_CONFIG")]
+    pub config: Option<PathBuf>,
 
-    /// Log more detail on stderr: -v for debug, -vv for trace.
+    /// Log more detail on stderr: -v for debug, -vv also for the deployer's
+    /// own trace events. AWS request and response bodies are logged only
+    /// when RUST_LOG asks for the SDK's trace events.
     #[arg(short, long, global = true, action = clap::ArgAction::Count)]
     pub verbose: u8,
 }
+
+/// Longest wait for CloudFormation that `--timeout` accepts: one day, in minutes.
+const MAX_WAIT_MINUTES: u64 = 24 * 60;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum, serde::Deserialize)]
 #[serde(rename_all = "lowercase")]
@@ -181,7 +187,7 @@ pub struct SynthArgs {
     #[command(flatten)]
     pub stack: StackArgs,
 
-    /// Template format. Default: yaml.
+    /// Template format.
     #[arg(long, value_enum, default_value = "yaml")]
     pub format: TemplateFormat,
 
@@ -203,8 +209,8 @@ pub struct UpArgs {
     #[arg(long)]
     pub dry_run: bool,
 
-    /// Maximum time, in minutes, to wait for CloudFormation. Default: 30.
-    #[arg(long, default_value_t = 30)]
+    /// Maximum time, in minutes, to wait for CloudFormation (1 to 1440).
+    #[arg(long, default_value_t = 30, value_parser = clap::value_parser!(u64).range(1..=MAX_WAIT_MINUTES))]
     pub timeout: u64,
 }
 
@@ -249,8 +255,8 @@ pub struct DownArgs {
     #[arg(long)]
     pub table_name: Option<String>,
 
-    /// Maximum time, in minutes, to wait for CloudFormation. Default: 30.
-    #[arg(long, default_value_t = 30)]
+    /// Maximum time, in minutes, to wait for CloudFormation (1 to 1440).
+    #[arg(long, default_value_t = 30, value_parser = clap::value_parser!(u64).range(1..=MAX_WAIT_MINUTES))]
     pub timeout: u64,
 }
 
@@ -305,7 +311,7 @@ pub struct SendArgs {
     #[arg(long)]
     pub tamper: bool,
 
-    /// HTTP status that counts as success; exit 0 only when every answer has it.
+    /// HTTP status that counts as success; exit 0 only when every response has it.
     #[arg(long)]
     pub expect: Option<u16>,
 

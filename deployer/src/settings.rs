@@ -9,6 +9,8 @@ use serde::Deserialize;
 
 use crate::cli::{Architecture, GlobalArgs, OutputFormat, StackArgs};
 
+/// Settings file read from the working directory when `--config` is absent.
+pub const DEFAULT_CONFIG_FILE: &str = "deployer.toml";
 pub const DEFAULT_PREFIX: &str = "dev";
 pub const DEFAULT_STAGE: &str = "prod";
 pub const DEFAULT_INDEX_NAME: &str = "tenantId-index";
@@ -100,18 +102,25 @@ pub struct FileStackSettings {
 }
 
 impl FileSettings {
-    /// Reads `path`; a missing file yields empty settings.
+    /// Reads `path`, which must exist.
     pub fn load(path: &Path) -> Result<Self> {
-        let text = match std::fs::read_to_string(path) {
-            Ok(text) => text,
-            Err(error) if error.kind() == std::io::ErrorKind::NotFound => {
-                return Ok(Self::default());
-            }
-            Err(error) => {
-                return Err(error).with_context(|| format!("failed to read {}", path.display()));
-            }
-        };
-        toml::from_str(&text).with_context(|| format!("invalid settings in {}", path.display()))
+        let text = std::fs::read_to_string(path)
+            .with_context(|| format!("failed to read settings file {}", path.display()))?;
+        Self::parse(&text, path)
+    }
+
+    /// Reads `path` when it exists; a missing file yields empty settings.
+    pub fn load_if_present(path: &Path) -> Result<Self> {
+        match std::fs::read_to_string(path) {
+            Ok(text) => Self::parse(&text, path),
+            Err(error) if error.kind() == std::io::ErrorKind::NotFound => Ok(Self::default()),
+            Err(error) => Err(error)
+                .with_context(|| format!("failed to read settings file {}", path.display())),
+        }
+    }
+
+    fn parse(text: &str, path: &Path) -> Result<Self> {
+        toml::from_str(text).with_context(|| format!("invalid settings in {}", path.display()))
     }
 }
 

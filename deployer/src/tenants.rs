@@ -162,6 +162,11 @@ impl<'a> TenantTable<'a> {
         })
     }
 
+    /// Name of the global secondary index keyed on `tenantId`, if the table has one.
+    pub fn tenant_index(&self) -> Option<&str> {
+        self.tenant_index.as_deref()
+    }
+
     /// Seeds one tenant and returns the rows it wrote, kept or retired.
     pub async fn seed(
         &self,

@@ -260,13 +260,26 @@ async fn existing_table_is_kept() {
         .await
         .expect("write a tenant row that seed did not write");
     let artifact = fixture.artifact("one");
+    let artifact = artifact.to_str().unwrap();
+
+    let missing = fixture.run(&["up", "--artifact", artifact, "--table-name", "keep-missing"]);
+    assert_eq!(missing.status.code(), Some(1));
+    let stderr = String::from_utf8_lossy(&missing.stderr);
+    assert!(stderr.contains("keep-missing does not exist"), "{stderr}");
+
+    let no_index = fixture.run(&["up", "--artifact", artifact, "--table-name", table]);
+    assert_eq!(no_index.status.code(), Some(1));
+    let stderr = String::from_utf8_lossy(&no_index.stderr);
+    assert!(stderr.contains("no global secondary index"), "{stderr}");
 
     let up = fixture.json(&[
         "up",
         "--artifact",
-        artifact.to_str().unwrap(),
+        artifact,
         "--table-name",
         table,
+        "--index-name",
+        "",
     ]);
     assert_eq!(text(&up, "status"), "CREATE_COMPLETE");
     let seeded = fixture.json(&[

@@ -106,6 +106,10 @@ fn rejected(tenant_id: Option<String>, failure: Failure) -> Outcome {
 
 /// Parses the `Stripe-Signature` header. Several header lines are joined
 /// with commas, as HTTP defines for repeated fields.
+///
+/// NOTE: lambda_http 1.3 lets a REST event's single-value `headers` replace
+/// its `multiValueHeaders`, so behind the REST API only the last of
+/// repeated `Stripe-Signature` lines arrives here. Senders send one line.
 fn signature_header(request: &Request) -> Result<SignatureHeader, SignatureError> {
     let mut values = request.headers().get_all(SIGNATURE_HEADER).iter();
     let Some(first) = values.next() else {

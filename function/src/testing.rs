@@ -8,7 +8,7 @@ use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-/// Maximum time to wait for a new server to answer HTTP.
+/// Maximum time to wait for a new server to respond to HTTP.
 const START_TIMEOUT: Duration = Duration::from_secs(30);
 
 /// A running `moto_server` child process.
@@ -19,10 +19,10 @@ pub struct MotoServer {
 
 impl MotoServer {
     /// Starts `moto_server` from `$MOTO_SERVER`, the project's `.venv`, or
-    /// `PATH`, in that order, and waits until it answers.
+    /// `PATH`, in that order, and waits until it responds.
     ///
     /// # Panics
-    /// When the server cannot be started or does not answer in time; the
+    /// When the server cannot be started or does not respond in time; the
     /// message says how to install it.
     pub fn start() -> Self {
         let program = moto_server_program();
@@ -72,7 +72,7 @@ impl MotoServer {
             }
             std::thread::sleep(Duration::from_millis(100));
         }
-        panic!("moto_server on port {port} did not answer within {START_TIMEOUT:?}");
+        panic!("moto_server on port {port} did not respond within {START_TIMEOUT:?}");
     }
 }
 

@@ -12,6 +12,7 @@ use crate::output::{self, ArtifactSummary, Progress, UpResult};
 use crate::settings::{FileSettings, Settings, StackSettings};
 use crate::stack::{ApplyOutcome, Deployment, Stacks};
 use crate::template;
+use crate::tenants::TenantTable;
 
 /// Runs `up`, or only shows the change set when `dry_run` is set
 /// (`diff` and `up --dry-run`).
@@ -21,9 +22,6 @@ pub async fn run(
     args: &UpArgs,
     dry_run: bool,
 ) -> Result<()> {
-    if args.timeout == 0 {
-        bail!("--timeout must be at least 1 minute");
-    }
     let stack_settings = StackSettings::resolve(&settings.prefix, &args.stack, &file.stack)?;
     let progress = Progress::new(settings.verbose);
 
@@ -32,6 +30,9 @@ pub async fn run(
     let clients = Clients::connect(settings).await?;
     let account_id = clients.account_id().await?;
     let bucket = artifact::bucket_name(&settings.prefix, &account_id, &clients.region)?;
+    if let Some(table_name) = &stack_settings.table_name {
+        check_existing_table(&clients, table_name, &stack_settings.index_name).await?;
+    }
 
     let artifact = match &args.artifact {
         Some(path) => Artifact::from_path(path)?,
@@ -73,6 +74,20 @@ pub async fn run(
     };
     let result = result_of(settings, outcome, dry_run, artifact_summary, &stacks).await?;
     output::print(&result, settings.output)
+}
+
+/// Checks that a table passed with --table-name exists and has the index the
+/// function will query, because the stack deploys without complaint either
+/// way and every delivery would then fail with a 500.
+async fn check_existing_table(clients: &Clients, table_name: &str, index_name: &str) -> Result<()> {
+    let table = TenantTable::open(&clients.dynamodb, table_name).await?;
+    if index_name.is_empty() || table.tenant_index() == Some(index_name) {
+        return Ok(());
+    }
+    bail!(
+        "table {table_name} has no global secondary index {index_name:?} keyed on tenantId; \
+         pass --index-name with the name of such an index, or --index-name \"\" to scan the table"
+    )
 }
 
 /// Uploads the artifact into the bucket, creating the bucket on first use.
