@@ -3,7 +3,9 @@
 //!
 //! An unknown tenant is cached too, for a shorter time, so that requests for
 //! random tenant ids do not each cost a DynamoDB read. Errors are never
-//! cached.
+//! cached. A signature that matches no cached secret may be a delivery
+//! signed with a secret added since, so the handler asks for a second read,
+//! which this cache allows once per [`MIN_REFRESH_INTERVAL`] per tenant.
 //!
 //! NOTE: a key deactivated in the table is still accepted by a warm
 //! environment until its tenant's entry expires, at most the TTL later.
@@ -19,8 +21,14 @@ use crate::store::{SecretStore, StoreError};
 /// for a new tenant is therefore accepted at most this long after creation.
 pub const MAX_NEGATIVE_TTL: Duration = Duration::from_secs(10);
 
+/// Shortest time between two reads of one tenant's secrets that a signature
+/// mismatch may cause, so that forged deliveries to a known tenant cost at
+/// most one DynamoDB read per interval.
+pub const MIN_REFRESH_INTERVAL: Duration = Duration::from_secs(5);
+
 struct CacheEntry {
     secrets: Vec<WebhookSecret>,
+    fetched_at: Instant,
     expires_at: Instant,
 }
 
@@ -30,6 +38,7 @@ pub struct CachedSecretStore<S> {
     ttl: Duration,
     negative_ttl: Duration,
     max_entries: usize,
+    min_refresh_interval: Duration,
     entries: Mutex<HashMap<String, CacheEntry>>,
 }
 
@@ -43,8 +52,15 @@ impl<S: SecretStore> CachedSecretStore<S> {
             ttl,
             negative_ttl: ttl.min(MAX_NEGATIVE_TTL),
             max_entries: max_entries.max(1),
+            min_refresh_interval: MIN_REFRESH_INTERVAL,
             entries: Mutex::new(HashMap::new()),
         }
+    }
+
+    /// Sets the shortest time between mismatch-driven reads of one tenant.
+    pub fn with_min_refresh_interval(mut self, interval: Duration) -> Self {
+        self.min_refresh_interval = interval;
+        self
     }
 
     /// Number of tenants cached, expired entries included until they are
@@ -86,9 +102,26 @@ impl<S: SecretStore> CachedSecretStore<S> {
             tenant_id.to_owned(),
             CacheEntry {
                 secrets,
+                fetched_at: now,
                 expires_at,
             },
         );
+    }
+
+    /// True when `tenant_id` has a live entry read at least the minimum
+    /// refresh interval ago. Claims the refresh by restarting the interval,
+    /// so that concurrent mismatches cause one read.
+    fn claim_refresh(&self, tenant_id: &str, now: Instant) -> bool {
+        let mut entries = self.lock();
+        let Some(entry) = entries.get_mut(tenant_id) else {
+            return false;
+        };
+        let due = entry.expires_at > now
+            && now.saturating_duration_since(entry.fetched_at) >= self.min_refresh_interval;
+        if due {
+            entry.fetched_at = now;
+        }
+        due
     }
 }
 
@@ -122,6 +155,19 @@ impl<S: SecretStore> SecretStore for CachedSecretStore<S> {
         let secrets = self.inner.active_secrets(tenant_id).await?;
         self.insert(tenant_id, secrets.clone(), Instant::now());
         Ok(secrets)
+    }
+
+    async fn refreshed_secrets(
+        &self,
+        tenant_id: &str,
+    ) -> Result<Option<Vec<WebhookSecret>>, StoreError> {
+        if self.ttl.is_zero() || !self.claim_refresh(tenant_id, Instant::now()) {
+            return Ok(None);
+        }
+
+        let secrets = self.inner.active_secrets(tenant_id).await?;
+        self.insert(tenant_id, secrets.clone(), Instant::now());
+        Ok(Some(secrets))
     }
 }
 
@@ -201,6 +247,40 @@ mod tests {
     }
 
     #[tokio::test]
+    async fn refresh_rereads_after_interval() {
+        let cache = CachedSecretStore::new(CountingStore::new(false), Duration::from_secs(60), 10)
+            .with_min_refresh_interval(Duration::ZERO);
+
+        cache.active_secrets("acme").await.unwrap();
+        let refreshed = cache.refreshed_secrets("acme").await.unwrap();
+
+        assert_eq!(refreshed.map(|secrets| secrets.len()), Some(1));
+        assert_eq!(lookups(&cache), 2);
+    }
+
+    #[tokio::test]
+    async fn refresh_within_interval_is_skipped() {
+        let cache = CachedSecretStore::new(CountingStore::new(false), Duration::from_secs(60), 10);
+
+        cache.active_secrets("acme").await.unwrap();
+        let refreshed = cache.refreshed_secrets("acme").await.unwrap();
+
+        assert!(refreshed.is_none());
+        assert_eq!(lookups(&cache), 1);
+    }
+
+    #[tokio::test]
+    async fn refresh_of_uncached_tenant_is_skipped() {
+        let cache = CachedSecretStore::new(CountingStore::new(false), Duration::from_secs(60), 10)
+            .with_min_refresh_interval(Duration::ZERO);
+
+        let refreshed = cache.refreshed_secrets("acme").await.unwrap();
+
+        assert!(refreshed.is_none());
+        assert_eq!(lookups(&cache), 0);
+    }
+
+    #[tokio::test]
     async fn zero_ttl_disables_cache() {
         let cache = CachedSecretStore::new(CountingStore::new(false), Duration::ZERO, 10);
 
@@ -247,6 +327,7 @@ mod tests {
                 tenant_id.to_owned(),
                 CacheEntry {
                     secrets,
+                    fetched_at: now,
                     expires_at,
                 },
             );
@@ -268,6 +349,7 @@ mod tests {
                 tenant_id.to_owned(),
                 CacheEntry {
                     secrets,
+                    fetched_at: now,
                     expires_at,
                 },
             );

@@ -94,9 +94,21 @@ impl<S: SecretStore> Receiver<S> {
             return Err(Failure::UnknownTenant);
         }
 
-        header
-            .verify(request.body(), &secrets, unix_now(), self.tolerance_seconds)
-            .map_err(Failure::Signature)
+        let now = unix_now();
+        let verdict = header.verify(request.body(), &secrets, now, self.tolerance_seconds);
+        if verdict != Err(SignatureError::SignatureMismatch) {
+            return verdict.map_err(Failure::Signature);
+        }
+
+        // The delivery may be signed with a secret added since the store
+        // last read the tenant, during a rotation: check once more against
+        // a fresh read when the store allows one.
+        match self.store.refreshed_secrets(tenant_id).await? {
+            Some(fresh) if fresh != secrets => header
+                .verify(request.body(), &fresh, now, self.tolerance_seconds)
+                .map_err(Failure::Signature),
+            _ => verdict.map_err(Failure::Signature),
+        }
     }
 }
 

@@ -50,6 +50,18 @@ pub trait SecretStore: Send + Sync {
         &self,
         tenant_id: &str,
     ) -> impl Future<Output = Result<Vec<WebhookSecret>, StoreError>> + Send;
+
+    /// Reads `tenant_id`'s active secrets again when this store returned a
+    /// kept copy that may predate a newly added secret. Returns `None` when a
+    /// second read is not allowed yet or would return the same secrets, which
+    /// is always the case for a store that keeps nothing.
+    fn refreshed_secrets(
+        &self,
+        tenant_id: &str,
+    ) -> impl Future<Output = Result<Option<Vec<WebhookSecret>>, StoreError>> + Send {
+        let _ = tenant_id;
+        async { Ok(None) }
+    }
 }
 
 /// Secrets held in memory, keyed by tenant id. Only active secrets are

@@ -2,11 +2,15 @@
 
 mod common;
 
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
 use common::{Event, Reply, rotated_secret, secret, unix_now};
+use webhook_receiver::cache::CachedSecretStore;
 use webhook_receiver::config::SignatureMode;
 use webhook_receiver::handler::Receiver;
 use webhook_receiver::signature::{self, WebhookSecret};
-use webhook_receiver::store::InMemorySecretStore;
+use webhook_receiver::store::{InMemorySecretStore, SecretStore, StoreError};
 
 fn receiver_with(mode: SignatureMode) -> Receiver<InMemorySecretStore> {
     let store = InMemorySecretStore::new()
@@ -344,4 +348,63 @@ async fn report_mode_keeps_routing_errors() {
     let reply = send_with(SignatureMode::Report, Event::rest().method("GET")).await;
 
     assert_eq!(reply.status, 405);
+}
+
+/// A store whose secrets a test changes while a cache sits in front of it.
+#[derive(Clone, Default)]
+struct ChangingStore(Arc<Mutex<Vec<WebhookSecret>>>);
+
+impl ChangingStore {
+    fn with(secrets: Vec<WebhookSecret>) -> Self {
+        Self(Arc::new(Mutex::new(secrets)))
+    }
+
+    fn add(&self, secret: WebhookSecret) {
+        self.0.lock().unwrap().push(secret);
+    }
+}
+
+impl SecretStore for ChangingStore {
+    async fn active_secrets(&self, _tenant_id: &str) -> Result<Vec<WebhookSecret>, StoreError> {
+        Ok(self.0.lock().unwrap().clone())
+    }
+}
+
+fn cached_receiver(source: ChangingStore) -> Receiver<CachedSecretStore<ChangingStore>> {
+    let cache = CachedSecretStore::new(source, Duration::from_secs(60), 10)
+        .with_min_refresh_interval(Duration::ZERO);
+    Receiver::with_settings(cache, 300, SignatureMode::Enforce)
+}
+
+#[tokio::test]
+async fn rotated_secret_passes_despite_cache() {
+    let source = ChangingStore::with(vec![secret()]);
+    let receiver = cached_receiver(source.clone());
+    let warm = Reply::from(
+        receiver
+            .handle(Event::rest().signed(&secret()).request())
+            .await,
+    );
+    assert_eq!(warm.status, 200);
+
+    source.add(rotated_secret());
+    let rotated = Event::rest().signed(&rotated_secret());
+    let reply = Reply::from(receiver.handle(rotated.request()).await);
+
+    assert_eq!(reply.status, 200, "{}", reply.json);
+}
+
+#[tokio::test]
+async fn forged_signature_rejected_after_refresh() {
+    let receiver = cached_receiver(ChangingStore::with(vec![secret()]));
+    let forged = WebhookSecret::new("whsec_ffffffffffffffffffffffffffffffff".to_owned());
+
+    let reply = Reply::from(
+        receiver
+            .handle(Event::rest().signed(&forged).request())
+            .await,
+    );
+
+    assert_eq!(reply.status, 401);
+    assert_eq!(reply.error(), "signature_mismatch");
 }
