@@ -10,6 +10,7 @@ use anyhow::{Result, anyhow, bail};
 use aws_config::{BehaviorVersion, Region, SdkConfig};
 use aws_sdk_cloudformation::error::{ProvideErrorMetadata, SdkError};
 use aws_sdk_sts::config::ProvideCredentials;
+use aws_types::os_shim_internal::{Env, Fs};
 
 use crate::settings::Settings;
 
@@ -49,6 +50,22 @@ fn check_endpoint_url(endpoint_url: &str) -> Result<()> {
     Ok(())
 }
 
+/// Checks that `profile` is defined in the shared AWS config or credentials
+/// file. Otherwise the SDK would silently take credentials from elsewhere in
+/// the chain, such as the environment.
+async fn check_profile(profile: &str) -> Result<()> {
+    let profiles = aws_config::profile::load(&Fs::real(), &Env::real(), &Default::default(), None)
+        .await
+        .map_err(|error| anyhow!("failed to read the AWS config files: {error}"))?;
+    if profiles.get_profile(profile).is_none() {
+        bail!(
+            "AWS profile {profile:?} not found in ~/.aws/config or ~/.aws/credentials; \
+             check the name given with --profile or AWS_PROFILE"
+        );
+    }
+    Ok(())
+}
+
 /// Clients for every service the deployer calls, made from one `SdkConfig`.
 #[derive(Debug, Clone)]
 pub struct Clients {
@@ -65,6 +82,9 @@ impl Clients {
     pub async fn connect(settings: &Settings) -> Result<Self> {
         if let Some(endpoint_url) = &settings.endpoint_url {
             check_endpoint_url(endpoint_url)?;
+        }
+        if let Some(profile) = &settings.profile {
+            check_profile(profile).await?;
         }
         let config = load_config(settings).await;
         let region = check_region(&config)?;

@@ -425,3 +425,39 @@ fn missing_region_named() {
         "{stderr}"
     );
 }
+
+#[test]
+fn unknown_profile_named() {
+    let home = std::env::temp_dir().join(format!("deployer-test-profile-{}", std::process::id()));
+    std::fs::create_dir_all(home.join(".aws")).unwrap();
+    std::fs::write(
+        home.join(".aws/config"),
+        "[profile dev]\nregion = us-east-1\n",
+    )
+    .unwrap();
+    let output = Command::new(env!("CARGO_BIN_EXE_deployer"))
+        .args([
+            "status",
+            "--profile",
+            "nosuch",
+            "--endpoint-url",
+            "http://127.0.0.1:1",
+        ])
+        .env("HOME", &home)
+        .env_remove("AWS_CONFIG_FILE")
+        .env_remove("AWS_SHARED_CREDENTIALS_FILE")
+        .env("AWS_ACCESS_KEY_ID", "testing")
+        .env("AWS_SECRET_ACCESS_KEY", "testing")
+        .env("AWS_EC2_METADATA_DISABLED", "true")
+        .current_dir(&home)
+        .output()
+        .expect("run deployer");
+    let _ = std::fs::remove_dir_all(&home);
+
+    assert_eq!(output.status.code(), Some(1));
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        stderr.contains("AWS profile \"nosuch\" not found"),
+        "{stderr}"
+    );
+}
