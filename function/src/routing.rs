@@ -66,7 +66,10 @@ pub fn route(
     let Some(start) = path.find(ROUTE_PREFIX) else {
         return Err(RouteError::NotFound);
     };
+    // API Gateway routes `/health/` to the `/health` resource too, so one
+    // trailing slash names the same route.
     let rest = &path[start + ROUTE_PREFIX.len()..];
+    let rest = rest.strip_suffix('/').unwrap_or(rest);
 
     if rest == HEALTH_SEGMENT {
         return match *method {
@@ -95,6 +98,15 @@ mod tests {
         Ok(Route::Webhook {
             tenant_id: tenant_id.to_owned(),
         })
+    }
+
+    #[test]
+    fn trailing_slash_names_same_route() {
+        let webhook_result = route(&Method::POST, "/v1/receiver/acme/webhook/", None);
+        let health_result = route(&Method::GET, "/prod/v1/receiver/health/", None);
+
+        assert_eq!(webhook_result, webhook("acme"));
+        assert_eq!(health_result, Ok(Route::Health));
     }
 
     #[test]
@@ -154,7 +166,7 @@ mod tests {
             "/v1/receiver/webhook",
             "/v1/receiver/acme",
             "/v1/receiver/acme/webhook/extra",
-            "/v1/receiver/health/",
+            "/v1/receiver/health//",
             "/v2/receiver/acme/webhook",
         ] {
             assert_eq!(
