@@ -361,6 +361,31 @@ fn unreachable_endpoint_named() {
 }
 
 #[test]
+fn json_error_printed_on_stdout() {
+    let output = Command::new(env!("CARGO_BIN_EXE_deployer"))
+        .args([
+            "status",
+            "--output",
+            "json",
+            "--endpoint-url",
+            "http://127.0.0.1:1",
+        ])
+        .env("AWS_REGION", "us-east-1")
+        .env("AWS_ACCESS_KEY_ID", "testing")
+        .env("AWS_SECRET_ACCESS_KEY", "testing")
+        .env("AWS_EC2_METADATA_DISABLED", "true")
+        .env_remove("AWS_PROFILE")
+        .current_dir(std::env::temp_dir())
+        .output()
+        .expect("run deployer");
+
+    assert_eq!(output.status.code(), Some(1));
+    let stdout: Value = serde_json::from_slice(&output.stdout).expect("stdout is one JSON object");
+    let error = stdout["error"].as_str().expect("error is a string");
+    assert!(error.contains("could not connect"), "{error}");
+}
+
+#[test]
 fn missing_credentials_named() {
     let home = std::env::temp_dir().join(format!("deployer-test-nocreds-{}", std::process::id()));
     std::fs::create_dir_all(&home).unwrap();

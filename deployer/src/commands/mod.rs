@@ -15,7 +15,7 @@ use std::process::ExitCode;
 use anyhow::Result;
 use tracing_subscriber::EnvFilter;
 
-use crate::cli::{Cli, Command};
+use crate::cli::{Cli, Command, OutputFormat};
 use crate::settings::{DEFAULT_CONFIG_FILE, FileSettings, Settings};
 
 /// Sends logs to stderr: `-v` selects debug, and `-vv` adds the deployer's
@@ -45,17 +45,28 @@ pub async fn run(cli: Cli) -> Result<ExitCode> {
     };
     let settings = Settings::resolve(&cli.global, &file);
 
-    match cli.command {
-        Command::Synth(args) => synth::run(&settings, &file, &args),
-        Command::Up(args) => up::run(&settings, &file, &args, args.dry_run).await,
-        Command::Diff(args) => up::run(&settings, &file, &args, true).await,
-        Command::Seed(args) => seed::run(&settings, &file, &args).await,
-        Command::Down(args) => down::run(&settings, &file, &args).await,
-        Command::Status => status::run(&settings).await,
-        Command::Serve(args) => serve::run(&settings, &args).await,
-        Command::Send(args) => send::run(&settings, &args).await,
+    let result = dispatch(cli.command, &settings, &file).await;
+    if let Err(error) = &result
+        && settings.output == OutputFormat::Json
+    {
+        // Scripts that parse stdout get one JSON object on failure too; the
+        // same message also goes to stderr.
+        println!("{}", serde_json::json!({ "error": format!("{error:#}") }));
     }
-    .map(|()| ExitCode::SUCCESS)
+    result.map(|()| ExitCode::SUCCESS)
+}
+
+async fn dispatch(command: Command, settings: &Settings, file: &FileSettings) -> Result<()> {
+    match command {
+        Command::Synth(args) => synth::run(settings, file, &args),
+        Command::Up(args) => up::run(settings, file, &args, args.dry_run).await,
+        Command::Diff(args) => up::run(settings, file, &args, true).await,
+        Command::Seed(args) => seed::run(settings, file, &args).await,
+        Command::Down(args) => down::run(settings, file, &args).await,
+        Command::Status => status::run(settings).await,
+        Command::Serve(args) => serve::run(settings, &args).await,
+        Command::Send(args) => send::run(settings, &args).await,
+    }
 }
 
 /// Time between polls of CloudFormation: short against a local emulator,
