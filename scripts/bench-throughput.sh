@@ -36,7 +36,7 @@ s = json.loads(os.environ["SUMMARY"])
 l = s["latencyMs"]
 failed = ", ".join(f"{k}: {v}" for k, v in s["failuresByStatus"].items()) or "none"
 print(f"{name}: {s['succeeded']}/{s['deliveries']} succeeded (failures: {failed}), "
-      f"{s['requestsPerSecond']:.0f} req/s, latency ms p50 {l['p50']:.2f} "
+      f"{s['responsesPerSecond']:.0f} req/s, latency ms p50 {l['p50']:.2f} "
       f"p95 {l['p95']:.2f} p99 {l['p99']:.2f} max {l['max']:.2f}, "
       f"function peak RSS {peak / 1024:.1f} MiB")
 EOF

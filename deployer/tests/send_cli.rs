@@ -232,7 +232,7 @@ fn send_count_prints_json_summary() {
     assert_eq!(summary["deliveries"], 20);
     assert_eq!(summary["succeeded"], 20);
     assert_eq!(summary["failed"], 0);
-    assert!(summary["requestsPerSecond"].as_f64().unwrap() > 0.0);
+    assert!(summary["responsesPerSecond"].as_f64().unwrap() > 0.0);
     assert!(summary["latencyMs"]["p99"].as_f64().unwrap() >= 0.0);
     assert_eq!(server.received().len(), 20);
 }
@@ -270,4 +270,24 @@ fn send_reports_refused_connection() {
     assert!(!output.status.success(), "{output:?}");
     let stderr = String::from_utf8_lossy(&output.stderr);
     assert!(stderr.contains("delivery failed"), "{stderr}");
+}
+
+#[test]
+fn send_count_reports_refused_connections() {
+    let port = TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let url = format!("http://127.0.0.1:{port}/prod/v1/receiver/acme/webhook");
+    let output = deployer(&[
+        "send", "--tenant", "acme", "--url", &url, "--secret", SECRET, "--count", "5",
+    ]);
+    assert!(!output.status.success(), "{output:?}");
+    let text = stdout(&output);
+    assert!(text.contains("no response: 5"), "{text}");
+    assert!(text.contains("first error: "), "{text}");
+    assert!(text.contains("responses per second: 0.0"), "{text}");
+    assert!(text.contains("latency ms: no responses"), "{text}");
+    assert!(!text.contains("requests per second"), "{text}");
 }

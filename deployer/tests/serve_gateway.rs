@@ -58,14 +58,20 @@ fn free_port() -> u16 {
 
 /// Sends one HTTP/1.1 request and returns the status code and body.
 fn request(port: u16, method: &str, path: &str) -> (u16, String) {
+    let message = format!(
+        "{method} {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Length: 0\r\nConnection: close\r\n\r\n"
+    );
+    send_raw(port, message.as_bytes())
+}
+
+/// Sends `message` as is, which may contain bytes that are not UTF-8, and
+/// returns the status code and body of the response.
+fn send_raw(port: u16, message: &[u8]) -> (u16, String) {
     let mut stream = TcpStream::connect(("127.0.0.1", port)).unwrap();
     stream
         .set_read_timeout(Some(Duration::from_secs(30)))
         .unwrap();
-    let message = format!(
-        "{method} {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Length: 0\r\nConnection: close\r\n\r\n"
-    );
-    stream.write_all(message.as_bytes()).unwrap();
+    stream.write_all(message).unwrap();
 
     let mut response = String::new();
     stream.read_to_string(&mut response).unwrap();
@@ -184,6 +190,22 @@ fn serve_gateway_errors_and_stop() {
     assert_eq!(status, 502);
     assert_eq!(body, r#"{"message":"Internal server error"}"#);
 
+    // A header value that is not UTF-8 still reaches the function, which
+    // here fails as it does for every request.
+    let (status, _) = send_raw(
+        port,
+        b"GET /prod/v1/receiver/health HTTP/1.1\r\nHost: 127.0.0.1\r\n\
+          User-Agent: \xff\xfe\r\nX-Custom: caf\xe9\r\nConnection: close\r\n\r\n",
+    );
+    assert_eq!(status, 502);
+
+    let (status, _) = request(
+        port,
+        "POST",
+        "/prod/v1/receiver/a%0Afake%20log%20line/webhook",
+    );
+    assert_eq!(status, 502);
+
     let children = children_of(serve.id());
     assert!(!children.is_empty(), "serve started no child process");
 
@@ -197,11 +219,23 @@ fn serve_gateway_errors_and_stop() {
     assert!(output.status.success(), "serve failed: {stderr}");
 
     let lines: Vec<&str> = stdout.lines().collect();
-    assert_eq!(lines.len(), 4, "{stdout}");
+    assert_eq!(lines.len(), 6, "{stdout}");
     assert!(lines[0].starts_with("GET /other-stage/v1/receiver/health tenant=- status=403"));
     assert!(lines[2].starts_with("DELETE /prod/v1/receiver/acme/webhook tenant=- status=403"));
     assert!(lines[3].starts_with("GET /prod/v1/receiver/health tenant=- status=502"));
     assert!(lines[3].contains("latency_ms="), "{stdout}");
+    assert!(lines[4].starts_with("GET /prod/v1/receiver/health tenant=- status=502"));
+    assert!(
+        lines[5].starts_with(
+            r#"POST /prod/v1/receiver/a%0Afake%20log%20line/webhook tenant="a\nfake log line" status=502"#
+        ),
+        "{stdout}"
+    );
+    assert!(!stderr.contains("failed to serialize"), "{stderr}");
+    assert!(
+        stderr.contains("base64-encoded for content types matching: */*"),
+        "{stderr}"
+    );
     assert!(stderr.contains("bootstrap: exiting"), "{stderr}");
     assert!(stderr.contains("Stopped."), "{stderr}");
 

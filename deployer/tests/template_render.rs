@@ -180,6 +180,15 @@ fn deployment_id_stays_without_route_change() {
 }
 
 #[test]
+fn api_passes_every_body_as_binary() {
+    let template = synth(&[]);
+
+    let api = &resource(&template, "ReceiverApi")["Properties"];
+
+    assert_eq!(strings(&api["BinaryMediaTypes"]), ["*/*"]);
+}
+
+#[test]
 fn stage_uses_current_deployment() {
     let template = synth(&[]);
     let deployment_id = deployment_ids(&template).remove(0);

@@ -243,6 +243,8 @@ struct Outcome {
     latency: Duration,
     body: Bytes,
     error: Option<String>,
+    /// When the delivery ended, to tell which failure came first.
+    finished_at: Instant,
 }
 
 impl DeliveryPlan {
@@ -284,6 +286,7 @@ impl DeliveryPlan {
                 latency: started.elapsed(),
                 body,
                 error: None,
+                finished_at: Instant::now(),
             },
             Ok(Err(error)) => failed(started, format!("{error:#}")),
             Err(_) => failed(started, format!("no response within {REQUEST_TIMEOUT:?}")),
@@ -297,6 +300,7 @@ fn failed(started: Instant, error: String) -> Outcome {
         latency: started.elapsed(),
         body: Bytes::new(),
         error: Some(error),
+        finished_at: Instant::now(),
     }
 }
 
@@ -449,8 +453,14 @@ pub struct Summary {
     pub failed: u32,
     /// Failed deliveries by status; `error` counts those without a response.
     pub failures_by_status: BTreeMap<String, u32>,
+    /// Deliveries without a response, by error message.
+    pub errors_by_message: BTreeMap<String, u32>,
+    /// Error message of the first delivery in the run that got no response.
+    pub first_error: Option<String>,
     pub duration_seconds: f64,
-    pub requests_per_second: f64,
+    /// Deliveries that got a response, whatever its status, per second of
+    /// the whole run. Deliveries without a response are left out.
+    pub responses_per_second: f64,
     /// Latency of every delivery that got a response.
     pub latency_ms: Option<Percentiles>,
 }
@@ -458,6 +468,7 @@ pub struct Summary {
 impl Summary {
     fn new(outcomes: &[Outcome], elapsed: Duration, expect: Option<u16>) -> Self {
         let mut failures_by_status = BTreeMap::new();
+        let mut errors_by_message = BTreeMap::new();
         let mut succeeded = 0;
         for outcome in outcomes {
             if is_success(outcome.status, expect) {
@@ -469,7 +480,22 @@ impl Summary {
                 None => "error".to_owned(),
             };
             *failures_by_status.entry(key).or_insert(0) += 1;
+            if outcome.status.is_none() {
+                let message = outcome.error.as_deref().unwrap_or("no response");
+                *errors_by_message.entry(message.to_owned()).or_insert(0) += 1;
+            }
         }
+        let first_error = outcomes
+            .iter()
+            .filter(|outcome| outcome.status.is_none())
+            .min_by_key(|outcome| outcome.finished_at)
+            .map(|outcome| {
+                outcome
+                    .error
+                    .clone()
+                    .unwrap_or_else(|| "no response".to_owned())
+            });
+
         let answered: Vec<Duration> = outcomes
             .iter()
             .filter(|outcome| outcome.status.is_some())
@@ -482,9 +508,11 @@ impl Summary {
             succeeded,
             failed: deliveries - succeeded,
             failures_by_status,
+            errors_by_message,
+            first_error,
             duration_seconds: seconds,
-            requests_per_second: if seconds > 0.0 {
-                f64::from(deliveries) / seconds
+            responses_per_second: if seconds > 0.0 {
+                answered.len() as f64 / seconds
             } else {
                 0.0
             },
@@ -500,17 +528,28 @@ impl Render for Summary {
             self.deliveries, self.succeeded, self.failed
         );
         for (status, count) in &self.failures_by_status {
-            text.push_str(&format!("  status {status}: {count}\n"));
+            if status == "error" {
+                text.push_str(&format!("  no response: {count}\n"));
+            } else {
+                text.push_str(&format!("  status {status}: {count}\n"));
+            }
+        }
+        for (message, count) in &self.errors_by_message {
+            text.push_str(&format!("    {count} x {message}\n"));
+        }
+        if let Some(error) = &self.first_error {
+            text.push_str(&format!("first error: {error}\n"));
         }
         text.push_str(&format!(
-            "duration: {:.2} s\nrequests per second: {:.1}\n",
-            self.duration_seconds, self.requests_per_second
+            "duration: {:.2} s\nresponses per second: {:.1}\n",
+            self.duration_seconds, self.responses_per_second
         ));
-        if let Some(latency) = &self.latency_ms {
-            text.push_str(&format!(
+        match &self.latency_ms {
+            Some(latency) => text.push_str(&format!(
                 "latency ms: min {:.2}  p50 {:.2}  p95 {:.2}  p99 {:.2}  max {:.2}  mean {:.2}\n",
                 latency.min, latency.p50, latency.p95, latency.p99, latency.max, latency.mean
-            ));
+            )),
+            None => text.push_str("latency ms: no responses\n"),
         }
         text
     }
@@ -534,6 +573,17 @@ mod tests {
             latency: Duration::from_millis(latency_ms),
             body: Bytes::new(),
             error: status.is_none().then(|| "refused".to_owned()),
+            finished_at: Instant::now(),
+        }
+    }
+
+    fn error_outcome(message: &str, finished_at: Instant) -> Outcome {
+        Outcome {
+            status: None,
+            latency: Duration::from_millis(1),
+            body: Bytes::new(),
+            error: Some(message.to_owned()),
+            finished_at,
         }
     }
 
@@ -586,7 +636,8 @@ mod tests {
         assert_eq!(summary.failures_by_status["401"], 2);
         assert_eq!(summary.failures_by_status["500"], 1);
         assert_eq!(summary.failures_by_status["error"], 1);
-        assert_eq!(summary.requests_per_second, 3.0);
+        assert_eq!(summary.errors_by_message["refused"], 1);
+        assert_eq!(summary.responses_per_second, 2.5);
         assert_eq!(summary.latency_ms.unwrap().max, 20.0);
     }
 
@@ -596,6 +647,47 @@ mod tests {
         let summary = Summary::new(&outcomes, Duration::from_secs(1), Some(401));
         assert_eq!(summary.succeeded, 1);
         assert_eq!(summary.failures_by_status["200"], 1);
+    }
+
+    #[test]
+    fn summary_of_connection_errors() {
+        let start = Instant::now();
+        let refused = "tcp connect error: Connection refused (os error 111)";
+        let outcomes = [
+            error_outcome(refused, start + Duration::from_millis(3)),
+            error_outcome("no response within 30s", start + Duration::from_millis(2)),
+            error_outcome(refused, start + Duration::from_millis(1)),
+        ];
+        let summary = Summary::new(&outcomes, Duration::from_millis(2), None);
+        assert_eq!(summary.failed, 3);
+        assert_eq!(summary.failures_by_status["error"], 3);
+        assert_eq!(summary.errors_by_message[refused], 2);
+        assert_eq!(summary.errors_by_message["no response within 30s"], 1);
+        assert_eq!(summary.first_error.as_deref(), Some(refused));
+        assert_eq!(summary.responses_per_second, 0.0);
+        assert_eq!(summary.latency_ms, None);
+
+        let text = summary.to_text();
+        assert!(text.contains("  no response: 3\n"), "{text}");
+        assert!(text.contains(&format!("    2 x {refused}\n")), "{text}");
+        assert!(
+            text.contains(&format!("first error: {refused}\n")),
+            "{text}"
+        );
+        assert!(text.contains("responses per second: 0.0\n"), "{text}");
+        assert!(text.contains("latency ms: no responses\n"), "{text}");
+        assert!(!text.contains("requests per second"), "{text}");
+    }
+
+    #[test]
+    fn summary_json_lists_errors() {
+        let outcomes = [outcome(Some(200), 5), outcome(None, 1)];
+        let summary = Summary::new(&outcomes, Duration::from_secs(1), None);
+        let json = serde_json::to_value(&summary).unwrap();
+        assert_eq!(json["errorsByMessage"]["refused"], 1);
+        assert_eq!(json["firstError"], "refused");
+        assert_eq!(json["responsesPerSecond"], 1.0);
+        assert!(json.get("requestsPerSecond").is_none());
     }
 
     #[test]

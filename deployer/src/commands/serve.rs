@@ -2,21 +2,22 @@
 //! 127.0.0.1 as its REST API would, and runs the function's release binary
 //! behind cargo-lambda's runtime emulator to handle each request.
 
+use std::borrow::Cow;
 use std::convert::Infallible;
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
-use std::time::{Instant, SystemTime};
+use std::time::{Duration, Instant, SystemTime};
 
 use anyhow::{Context, Result, bail};
 use aws_lambda_events::apigw::ApiGatewayProxyResponse;
 use bytes::Bytes;
 use http::{Request, Response};
 use http_body_util::{BodyExt, Full, LengthLimitError, Limited};
-use hyper::body::Incoming;
+use hyper::body::{Body, Incoming};
 use hyper::server::conn::http1;
 use hyper::service::service_fn;
-use hyper_util::rt::TokioIo;
+use hyper_util::rt::{TokioIo, TokioTimer};
 use tokio::net::TcpListener;
 use tokio::signal::unix::{Signal, SignalKind, signal};
 
@@ -33,6 +34,18 @@ use crate::settings::Settings;
 
 /// API Gateway's maximum request payload, 10 MB.
 const MAX_BODY_BYTES: usize = 10 * 1024 * 1024;
+
+/// Maximum time a client has to send a request's headers, counted from the
+/// start of the connection or from the end of the previous response on a
+/// kept-alive connection. Together with [`BODY_READ_TIMEOUT`] it closes
+/// connections that stall. 30 s is just over API Gateway's default
+/// integration timeout of 29 s, so a client gets about as long to send a
+/// request as a function gets to answer one.
+const HEADER_READ_TIMEOUT: Duration = Duration::from_secs(30);
+
+/// Maximum time to read a request's body once its headers are in. A client
+/// that takes longer gets a 408 and the connection is closed.
+const BODY_READ_TIMEOUT: Duration = Duration::from_secs(30);
 
 /// Path parameter whose value the access log shows as the tenant.
 const TENANT_PARAMETER: &str = "tenantId";
@@ -81,6 +94,7 @@ pub async fn run(settings: &Settings, args: &ServeArgs) -> Result<()> {
         stack,
         runtime,
         address,
+        timeouts: ReadTimeouts::default(),
     });
     let result = accept_until_signal(listener, Arc::clone(&gateway), terminate, interrupt).await;
 
@@ -104,6 +118,12 @@ fn print_banner(
     );
     for route in stack.routes.routes() {
         eprintln!("  {:<6} {base}{}", route.method, route.resource_path);
+    }
+    if !stack.binary_media_types.is_empty() {
+        eprintln!(
+            "Request bodies reach the function base64-encoded for content types matching: {}",
+            stack.binary_media_types.join(", ")
+        );
     }
     eprintln!(
         "Function {} ({} instance(s) of {}) behind `cargo lambda watch` on {}.",
@@ -137,11 +157,12 @@ async fn accept_until_signal(
 
         let gateway = Arc::clone(&gateway);
         tokio::spawn(async move {
+            let builder = connection_builder(gateway.timeouts.header_read);
             let service = service_fn(move |request| {
                 let gateway = Arc::clone(&gateway);
                 async move { Ok::<_, Infallible>(gateway.handle(request, remote).await) }
             });
-            if let Err(error) = http1::Builder::new()
+            if let Err(error) = builder
                 .serve_connection(TokioIo::new(stream), service)
                 .await
             {
@@ -151,11 +172,38 @@ async fn accept_until_signal(
     }
 }
 
+/// Builds the HTTP/1 connection settings. hyper enforces the header read
+/// timeout only when a timer is set.
+fn connection_builder(header_read_timeout: Duration) -> http1::Builder {
+    let mut builder = http1::Builder::new();
+    builder
+        .timer(TokioTimer::new())
+        .header_read_timeout(header_read_timeout);
+    builder
+}
+
+/// How long serve waits for a client to send each part of a request.
+#[derive(Debug, Clone, Copy)]
+struct ReadTimeouts {
+    header_read: Duration,
+    body_read: Duration,
+}
+
+impl Default for ReadTimeouts {
+    fn default() -> Self {
+        Self {
+            header_read: HEADER_READ_TIMEOUT,
+            body_read: BODY_READ_TIMEOUT,
+        }
+    }
+}
+
 /// The REST API in front of the local function.
 struct Gateway {
     stack: LocalStack,
     runtime: LambdaRuntime,
     address: SocketAddr,
+    timeouts: ReadTimeouts,
 }
 
 impl Gateway {
@@ -173,8 +221,10 @@ impl Gateway {
         let (response, tenant) = self.respond(request, remote, &request_id).await;
 
         println!(
-            "{method} {path} tenant={} status={} latency_ms={:.1} request_id={request_id}",
-            tenant.as_deref().unwrap_or("-"),
+            "{} {} tenant={} status={} latency_ms={:.1} request_id={request_id}",
+            log_value(method.as_str()),
+            log_value(&path),
+            log_value(tenant.as_deref().unwrap_or("-")),
             response.status.as_u16(),
             started.elapsed().as_secs_f64() * 1000.0,
         );
@@ -204,21 +254,15 @@ impl Gateway {
         };
         let tenant = route.path_parameters.get(TENANT_PARAMETER).cloned();
 
-        let body = match Limited::new(body, MAX_BODY_BYTES).collect().await {
-            Ok(collected) => collected.to_bytes(),
-            Err(error) if error.is::<LengthLimitError>() => {
-                tracing::warn!(request_id, "request body is over {MAX_BODY_BYTES} bytes");
-                return (GatewayError::RequestTooLong.response(request_id), tenant);
-            }
-            Err(error) => {
-                tracing::warn!(request_id, %error, "failed to read the request body");
-                return (GatewayError::BadRequest.response(request_id), tenant);
-            }
+        let body = match read_body(body, self.timeouts.body_read, request_id).await {
+            Ok(body) => body,
+            Err(error) => return (error_response(error, request_id), tenant),
         };
 
         let info = RequestInfo {
             api_id: self.stack.api_id.clone(),
             stage: self.stack.stage.clone(),
+            binary_media_types: self.stack.binary_media_types.clone(),
             request_id: request_id.to_owned(),
             source_ip: remote.ip(),
             domain_name: self.address.to_string(),
@@ -278,6 +322,63 @@ impl Gateway {
         };
         tracing::error!(request_id, "{error}");
         GatewayError::InternalServerError.response(request_id)
+    }
+}
+
+/// Reads a request body of at most [`MAX_BODY_BYTES`] within `timeout`, and
+/// logs why when it fails.
+async fn read_body<B>(body: B, timeout: Duration, request_id: &str) -> Result<Bytes, GatewayError>
+where
+    B: Body<Data = Bytes>,
+    B::Error: Into<Box<dyn std::error::Error + Send + Sync>>,
+{
+    let collect = Limited::new(body, MAX_BODY_BYTES).collect();
+    let Ok(collected) = tokio::time::timeout(timeout, collect).await else {
+        tracing::warn!(
+            request_id,
+            "the request body was not received within {timeout:?}"
+        );
+        return Err(GatewayError::RequestTimeout);
+    };
+    match collected {
+        Ok(collected) => Ok(collected.to_bytes()),
+        Err(error) if error.is::<LengthLimitError>() => {
+            tracing::warn!(request_id, "request body is over {MAX_BODY_BYTES} bytes");
+            Err(GatewayError::RequestTooLong)
+        }
+        Err(error) => {
+            tracing::warn!(request_id, %error, "failed to read the request body");
+            Err(GatewayError::BadRequest)
+        }
+    }
+}
+
+/// Builds the response for an error, asking the client to close the
+/// connection after a timeout because the rest of the body was never read.
+fn error_response(error: GatewayError, request_id: &str) -> GatewayResponse {
+    let mut response = error.response(request_id);
+    if error == GatewayError::RequestTimeout {
+        response.headers.insert(
+            http::header::CONNECTION,
+            http::HeaderValue::from_static("close"),
+        );
+    }
+    response
+}
+
+/// Returns `value` as is when it is printable ASCII without spaces or
+/// quotes, and otherwise quoted with Rust's escapes, so that a value taken
+/// from a request (a decoded path parameter can contain `\n`) cannot start a
+/// new log line or pose as another field.
+fn log_value(value: &str) -> Cow<'_, str> {
+    let plain = !value.is_empty()
+        && value
+            .chars()
+            .all(|c| c.is_ascii_graphic() && c != '"' && c != '\\');
+    if plain {
+        Cow::Borrowed(value)
+    } else {
+        Cow::Owned(format!("{value:?}"))
     }
 }
 
@@ -367,7 +468,141 @@ fn workspace_dir() -> PathBuf {
 
 #[cfg(test)]
 mod tests {
+    use std::io::{ErrorKind, Read, Write};
+
+    use http::{HeaderMap, StatusCode};
+
     use super::*;
+
+    /// Short timeouts, so that the tests that wait for them stay fast.
+    const SHORT_TIMEOUTS: ReadTimeouts = ReadTimeouts {
+        header_read: Duration::from_millis(300),
+        body_read: Duration::from_millis(300),
+    };
+
+    /// Upper bound on how long a test waits for the server to close.
+    const TEST_LIMIT: Duration = Duration::from_secs(10);
+
+    /// Serves one connection on 127.0.0.1 with serve's connection settings,
+    /// reading each request's body as serve does, and returns its address.
+    async fn serve_one_connection(timeouts: ReadTimeouts) -> SocketAddr {
+        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let address = listener.local_addr().unwrap();
+        tokio::spawn(async move {
+            let (stream, _) = listener.accept().await.unwrap();
+            let service = service_fn(move |request: Request<Incoming>| async move {
+                let body = read_body(request.into_body(), timeouts.body_read, "req-1").await;
+                let response = match body {
+                    Ok(_) => GatewayResponse {
+                        status: StatusCode::OK,
+                        headers: HeaderMap::new(),
+                        body: Bytes::new(),
+                    },
+                    Err(error) => error_response(error, "req-1"),
+                };
+                Ok::<_, Infallible>(into_hyper(response))
+            });
+            let _ = connection_builder(timeouts.header_read)
+                .serve_connection(TokioIo::new(stream), service)
+                .await;
+        });
+        address
+    }
+
+    /// Writes `request`, then returns what the server sends until it closes
+    /// the connection and how long that took. Panics after [`TEST_LIMIT`].
+    async fn send_and_wait_for_close(
+        address: SocketAddr,
+        request: &'static [u8],
+    ) -> (String, Duration) {
+        tokio::task::spawn_blocking(move || {
+            let started = Instant::now();
+            let mut stream = std::net::TcpStream::connect(address).unwrap();
+            stream.set_read_timeout(Some(TEST_LIMIT)).unwrap();
+            stream.write_all(request).unwrap();
+
+            let mut received = Vec::new();
+            match stream.read_to_end(&mut received) {
+                Ok(_) => {}
+                Err(error) if error.kind() == ErrorKind::ConnectionReset => {}
+                Err(error) => panic!("the connection stayed open: {error}"),
+            }
+            (
+                String::from_utf8_lossy(&received).into_owned(),
+                started.elapsed(),
+            )
+        })
+        .await
+        .unwrap()
+    }
+
+    #[tokio::test]
+    async fn stalled_body_gets_408() {
+        let address = serve_one_connection(SHORT_TIMEOUTS).await;
+        let request = b"POST /prod/x HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Length: 100\r\n\r\n{";
+        let (response, elapsed) = send_and_wait_for_close(address, request).await;
+        assert!(response.starts_with("HTTP/1.1 408"), "{response}");
+        assert!(
+            response.to_ascii_lowercase().contains("connection: close"),
+            "{response}"
+        );
+        assert!(
+            elapsed >= SHORT_TIMEOUTS.body_read,
+            "closed after {elapsed:?}"
+        );
+    }
+
+    #[tokio::test]
+    async fn stalled_headers_close_connection() {
+        let address = serve_one_connection(SHORT_TIMEOUTS).await;
+        let request = b"POST /prod/x HTTP/1.1\r\nHost: 127.0.0.1\r\n";
+        let (_, elapsed) = send_and_wait_for_close(address, request).await;
+        assert!(
+            elapsed >= SHORT_TIMEOUTS.header_read,
+            "closed after {elapsed:?}"
+        );
+    }
+
+    #[tokio::test]
+    async fn silent_connection_is_closed() {
+        let address = serve_one_connection(SHORT_TIMEOUTS).await;
+        let (response, elapsed) = send_and_wait_for_close(address, b"").await;
+        assert_eq!(response, "");
+        assert!(
+            elapsed >= SHORT_TIMEOUTS.header_read,
+            "closed after {elapsed:?}"
+        );
+    }
+
+    #[tokio::test]
+    async fn complete_request_is_answered() {
+        let address = serve_one_connection(SHORT_TIMEOUTS).await;
+        let request = b"POST /prod/x HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Length: 2\r\n\
+                        Connection: close\r\n\r\n{}";
+        let (response, _) = send_and_wait_for_close(address, request).await;
+        assert!(response.starts_with("HTTP/1.1 200"), "{response}");
+    }
+
+    #[test]
+    fn log_value_keeps_plain_values() {
+        assert_eq!(log_value("acme"), "acme");
+        assert_eq!(log_value("POST"), "POST");
+        assert_eq!(
+            log_value("/prod/v1/receiver/a%0Afake%20log%20line/webhook"),
+            "/prod/v1/receiver/a%0Afake%20log%20line/webhook"
+        );
+    }
+
+    #[test]
+    fn log_value_escapes_request_text() {
+        assert_eq!(log_value("a\nfake log line"), r#""a\nfake log line""#);
+        assert_eq!(log_value("a\r\nstatus=200"), r#""a\r\nstatus=200""#);
+        assert_eq!(log_value("a status=200"), r#""a status=200""#);
+        assert_eq!(log_value("say \"hi\""), r#""say \"hi\"""#);
+        assert_eq!(log_value("back\\slash"), r#""back\\slash""#);
+        assert_eq!(log_value("caf\u{e9}"), "\"caf\u{e9}\"");
+        assert_eq!(log_value(""), r#""""#);
+    }
 
     #[test]
     fn overrides_parse() {

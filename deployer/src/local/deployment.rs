@@ -39,6 +39,8 @@ pub struct LocalStack {
     pub stage: String,
     pub api_id: String,
     pub routes: RouteTable,
+    /// The REST API's `BinaryMediaTypes`; empty when the template sets none.
+    pub binary_media_types: Vec<String>,
     pub function: FunctionSpec,
 }
 
@@ -131,12 +133,14 @@ impl LocalStack {
             .or_else(|| first_of_type(&template, "AWS::ApiGateway::RestApi", context))
             .unwrap_or_else(|| "local".to_owned());
 
+        let binary_media_types = binary_media_types(&template, context)?;
         let function = function_spec(&template, stack_outputs, context)?;
         Ok(Self {
             stack_name: stack_name.to_owned(),
             stage,
             api_id,
             routes,
+            binary_media_types,
             function,
         })
     }
@@ -181,6 +185,33 @@ fn first_of_type(
             .then(|| context.physical_ids.get(logical_id.as_str()?).cloned())
             .flatten()
     })
+}
+
+/// Reads `BinaryMediaTypes` from the template's first REST API. `~1` is
+/// turned into `/`, because templates may write a media type in the escaped
+/// form that API Gateway's patch paths use, such as `image~1png`.
+fn binary_media_types(template: &Value, context: &TemplateContext) -> Result<Vec<String>> {
+    let Some(resources) = template.get("Resources").and_then(Value::as_mapping) else {
+        return Ok(Vec::new());
+    };
+    let rest_api = resources.values().find(|resource| {
+        resource.get("Type").and_then(Value::as_str) == Some("AWS::ApiGateway::RestApi")
+    });
+    let listed = rest_api
+        .and_then(|resource| resource.get("Properties"))
+        .and_then(|properties| properties.get("BinaryMediaTypes"))
+        .and_then(Value::as_sequence);
+
+    let mut media_types = Vec::new();
+    for value in listed.into_iter().flatten() {
+        let resolved = context
+            .resolve(template, value)
+            .context("failed to resolve the REST API's BinaryMediaTypes")?;
+        if let Some(media_type) = resolved {
+            media_types.push(media_type.replace("~1", "/"));
+        }
+    }
+    Ok(media_types)
 }
 
 /// Finds the function resource (the one named by the FunctionName output
@@ -470,7 +501,8 @@ mod tests {
       },
       "Resources": {
         "Table": {"Type": "AWS::DynamoDB::Table"},
-        "Api": {"Type": "AWS::ApiGateway::RestApi"},
+        "Api": {"Type": "AWS::ApiGateway::RestApi", "Properties": {
+          "BinaryMediaTypes": ["*/*", "image~1png"]}},
         "Health": {"Type": "AWS::ApiGateway::Resource", "Properties": {
           "ParentId": {"Fn::GetAtt": ["Api", "RootResourceId"]}, "PathPart": "health"}},
         "HealthGet": {"Type": "AWS::ApiGateway::Method", "Properties": {
@@ -524,6 +556,7 @@ mod tests {
         .unwrap();
         assert_eq!(stack.stage, "prod");
         assert_eq!(stack.api_id, "abc123");
+        assert_eq!(stack.binary_media_types, ["*/*", "image/png"]);
         assert_eq!(stack.function.name, "dev-WebhookReceiver");
         assert_eq!(stack.function.memory_mb, 256);
         assert_eq!(stack.function.timeout, Duration::from_secs(10));
@@ -551,6 +584,14 @@ mod tests {
         let environment = &stack.function.environment;
         assert_eq!(environment["TENANT_API_KEYS_TABLE"], "Existing");
         assert!(!environment.contains_key("TENANT_INDEX_NAME"));
+    }
+
+    #[test]
+    fn stack_without_binary_media_types() {
+        let template = TEMPLATE.replace(r#""BinaryMediaTypes": ["*/*", "image~1png"]"#, "");
+        let stack =
+            LocalStack::from_parts("s", &template, &HashMap::new(), &context("", "")).unwrap();
+        assert!(stack.binary_media_types.is_empty());
     }
 
     #[test]

@@ -23,11 +23,14 @@ use crate::local::routes::RouteMatch;
 /// Account id that the emulator uses in ARNs; events carry it in `requestContext`.
 const LOCAL_ACCOUNT_ID: &str = "123456789012";
 
-/// Facts about one request that are not part of the HTTP message itself.
+/// Facts about one request and its API that are not part of the HTTP
+/// message itself.
 #[derive(Debug, Clone)]
 pub struct RequestInfo {
     pub api_id: String,
     pub stage: String,
+    /// The REST API's `BinaryMediaTypes`, such as `image/png`, `image/*` or `*/*`.
+    pub binary_media_types: Vec<String>,
     pub request_id: String,
     pub source_ip: IpAddr,
     /// Host and port the request was sent to, for `requestContext.domainName`.
@@ -49,14 +52,13 @@ pub fn build_event(
     let path = strip_stage(full_path, &info.stage).unwrap_or(full_path);
     let (single_headers, multi_headers) = gateway_headers(headers, info);
     let (single_query, multi_query) = query_parameters(query);
-    let (body, is_base64_encoded) = encode_body(headers, body);
+    let (body, is_base64_encoded) = encode_body(headers, body, &info.binary_media_types);
 
     let mut identity = ApiGatewayRequestIdentity::default();
     identity.source_ip = Some(info.source_ip.to_string());
-    identity.user_agent = headers
+    identity.user_agent = single_headers
         .get(http::header::USER_AGENT)
-        .and_then(|value| value.to_str().ok())
-        .map(str::to_owned);
+        .map(|value| String::from_utf8_lossy(value.as_bytes()).into_owned());
 
     let epoch_ms = info
         .received_at
@@ -107,9 +109,13 @@ pub fn strip_stage<'a>(full_path: &'a str, stage: &str) -> Option<&'a str> {
 
 /// Copies the request headers and adds the ones API Gateway adds. The
 /// single-value map keeps the last value of a repeated header, as API
-/// Gateway does.
+/// Gateway does. Values that are not UTF-8 are converted lossily, because
+/// the event carries headers as JSON strings.
 fn gateway_headers(headers: &HeaderMap, info: &RequestInfo) -> (HeaderMap, HeaderMap) {
-    let mut multi = headers.clone();
+    let mut multi = HeaderMap::with_capacity(headers.len());
+    for (name, value) in headers {
+        multi.append(name.clone(), utf8_header_value(value));
+    }
     let forwarded = [
         ("x-forwarded-for", info.source_ip.to_string()),
         ("x-forwarded-proto", "http".to_owned()),
@@ -136,6 +142,19 @@ fn gateway_headers(headers: &HeaderMap, info: &RequestInfo) -> (HeaderMap, Heade
     (single, multi)
 }
 
+/// Returns the value unchanged when it is UTF-8, and otherwise with each
+/// invalid sequence replaced by U+FFFD.
+fn utf8_header_value(value: &HeaderValue) -> HeaderValue {
+    let bytes = value.as_bytes();
+    if std::str::from_utf8(bytes).is_ok() {
+        return value.clone();
+    }
+    let text = String::from_utf8_lossy(bytes);
+    // U+FFFD encodes as bytes 0xEF 0xBF 0xBD, which header values allow, and
+    // the other bytes come from a valid value, so this conversion succeeds.
+    HeaderValue::from_str(&text).unwrap_or_else(|_| HeaderValue::from_static(""))
+}
+
 /// Splits a raw query string into API Gateway's two maps, decoding `%XX` and `+`.
 fn query_parameters(query: Option<&str>) -> (QueryMap, QueryMap) {
     let mut multi: HashMap<String, Vec<String>> = HashMap::new();
@@ -152,43 +171,55 @@ fn query_parameters(query: Option<&str>) -> (QueryMap, QueryMap) {
     (QueryMap::from(single), QueryMap::from(multi))
 }
 
-/// Returns the event body and whether it is base64. Text content types pass
-/// through as text; any other type, or bytes that are not UTF-8, are base64.
-fn encode_body(headers: &HeaderMap, body: &[u8]) -> (Option<String>, bool) {
+/// Returns the event body and whether it is base64. As on API Gateway, the
+/// body is base64 exactly when the request's content type matches one of
+/// the API's binary media types, and text otherwise.
+fn encode_body(
+    headers: &HeaderMap,
+    body: &[u8],
+    binary_media_types: &[String],
+) -> (Option<String>, bool) {
     if body.is_empty() {
         return (None, false);
     }
     let content_type = headers
         .get(CONTENT_TYPE)
-        .and_then(|value| value.to_str().ok());
-    if is_text_content_type(content_type)
-        && let Ok(text) = std::str::from_utf8(body)
-    {
-        return (Some(text.to_owned()), false);
+        .map(|value| String::from_utf8_lossy(value.as_bytes()));
+    if is_binary_media_type(content_type.as_deref(), binary_media_types) {
+        return (Some(BASE64.encode(body)), true);
     }
-    (Some(BASE64.encode(body)), true)
+    // NOTE: API Gateway alters a text body that is not UTF-8 before the
+    // function gets it. Replacing each invalid sequence with U+FFFD
+    // approximates that, but has not been compared byte for byte with AWS.
+    (Some(String::from_utf8_lossy(body).into_owned()), false)
 }
 
-/// Returns whether a body of this content type is passed as text. A missing
-/// content type counts as text, because API Gateway only treats the types
-/// listed in the API's binary media types as binary.
-pub fn is_text_content_type(content_type: Option<&str>) -> bool {
-    let Some(content_type) = content_type else {
-        return true;
-    };
+/// Returns whether `content_type` matches one of `binary_media_types`. An
+/// entry matches its exact media type, `type/*` matches every subtype and
+/// `*/*` matches every request. Parameters such as `; charset=utf-8` are
+/// ignored and case does not matter.
+///
+/// NOTE: that `*/*` also matches a request without a content type is assumed
+/// here, not checked against AWS.
+pub fn is_binary_media_type(content_type: Option<&str>, binary_media_types: &[String]) -> bool {
     let essence = content_type
-        .split(';')
-        .next()
-        .unwrap_or_default()
-        .trim()
-        .to_ascii_lowercase();
-    essence.starts_with("text/")
-        || essence == "application/json"
-        || essence.ends_with("+json")
-        || essence == "application/xml"
-        || essence.ends_with("+xml")
-        || essence == "application/x-www-form-urlencoded"
-        || essence == "application/javascript"
+        .and_then(|value| value.split(';').next())
+        .map(|value| value.trim().to_ascii_lowercase());
+    binary_media_types.iter().any(|pattern| {
+        let pattern = pattern.trim().to_ascii_lowercase();
+        if pattern == "*/*" {
+            return true;
+        }
+        let Some(essence) = &essence else {
+            return false;
+        };
+        match pattern.strip_suffix("/*") {
+            Some(main_type) => essence
+                .split_once('/')
+                .is_some_and(|(essence_type, _)| essence_type == main_type),
+            None => *essence == pattern,
+        }
+    })
 }
 
 /// Derives a stable id from a resource path, in place of API Gateway's resource id.
@@ -258,6 +289,9 @@ pub enum GatewayError {
     /// The request body could not be read, for example because the client
     /// closed the connection.
     BadRequest,
+    /// The client did not send the whole body in time. This is serve's own
+    /// response: API Gateway's handling of slow clients is not reproduced.
+    RequestTimeout,
 }
 
 impl GatewayError {
@@ -289,6 +323,11 @@ impl GatewayError {
                 StatusCode::BAD_REQUEST,
                 "BadRequestException",
                 "Bad Request",
+            ),
+            GatewayError::RequestTimeout => (
+                StatusCode::REQUEST_TIMEOUT,
+                "RequestTimeoutException",
+                "Request Timeout",
             ),
         };
 
@@ -370,6 +409,7 @@ mod tests {
         RequestInfo {
             api_id: "abc123".into(),
             stage: "prod".into(),
+            binary_media_types: Vec::new(),
             request_id: "req-1".into(),
             source_ip: IpAddr::V4(Ipv4Addr::LOCALHOST),
             domain_name: "127.0.0.1:3000".into(),
@@ -385,6 +425,18 @@ mod tests {
     }
 
     fn post(headers: &HeaderMap, query: Option<&str>, body: &[u8]) -> ApiGatewayProxyRequest {
+        post_to_api(headers, query, body, &[])
+    }
+
+    /// Builds the event for a POST to an API with these binary media types.
+    fn post_to_api(
+        headers: &HeaderMap,
+        query: Option<&str>,
+        body: &[u8],
+        binary_media_types: &[&str],
+    ) -> ApiGatewayProxyRequest {
+        let mut info = info();
+        info.binary_media_types = binary_media_types.iter().map(|t| t.to_string()).collect();
         build_event(
             &Method::POST,
             "/prod/v1/receiver/acme/webhook",
@@ -392,7 +444,7 @@ mod tests {
             headers,
             body,
             &webhook_route("acme"),
-            &info(),
+            &info,
         )
     }
 
@@ -446,24 +498,112 @@ mod tests {
     }
 
     #[test]
-    fn binary_body_is_base64() {
+    fn binary_media_type_body_is_base64() {
         let mut headers = HeaderMap::new();
         headers.insert(
             CONTENT_TYPE,
             HeaderValue::from_static("application/octet-stream"),
         );
-        let event = post(&headers, None, &[0, 159, 146, 150]);
+        let event = post_to_api(
+            &headers,
+            None,
+            &[0, 159, 146, 150],
+            &["application/octet-stream"],
+        );
         assert!(event.is_base64_encoded);
         assert_eq!(event.body.as_deref(), Some("AJ+Slg=="));
     }
 
     #[test]
-    fn invalid_utf8_text_body_is_base64() {
+    fn wildcard_media_type_makes_json_base64() {
+        let mut headers = HeaderMap::new();
+        headers.insert(CONTENT_TYPE, HeaderValue::from_static("application/json"));
+        let event = post_to_api(&headers, None, b"{}", &["*/*"]);
+        assert!(event.is_base64_encoded);
+        assert_eq!(event.body.as_deref(), Some("e30="));
+    }
+
+    #[test]
+    fn wildcard_media_type_without_content_type() {
+        let event = post_to_api(&HeaderMap::new(), None, &[0xff], &["*/*"]);
+        assert!(event.is_base64_encoded);
+        assert_eq!(event.body.as_deref(), Some("/w=="));
+    }
+
+    #[test]
+    fn unlisted_media_type_is_text() {
+        let mut headers = HeaderMap::new();
+        headers.insert(
+            CONTENT_TYPE,
+            HeaderValue::from_static("application/octet-stream"),
+        );
+        let event = post_to_api(&headers, None, b"abc", &["image/png"]);
+        assert!(!event.is_base64_encoded);
+        assert_eq!(event.body.as_deref(), Some("abc"));
+    }
+
+    #[test]
+    fn invalid_utf8_text_body_is_replaced() {
         let mut headers = HeaderMap::new();
         headers.insert(CONTENT_TYPE, HeaderValue::from_static("text/plain"));
-        let event = post(&headers, None, &[0xff, 0xfe]);
-        assert!(event.is_base64_encoded);
-        assert_eq!(event.body.as_deref(), Some("//4="));
+        let event = post(&headers, None, &[b'a', 0xff, 0xfe]);
+        assert!(!event.is_base64_encoded);
+        assert_eq!(event.body.as_deref(), Some("a\u{fffd}\u{fffd}"));
+    }
+
+    #[test]
+    fn binary_media_type_matching() {
+        let cases: &[(Option<&str>, &[&str], bool)] = &[
+            (Some("image/png"), &["image/png"], true),
+            (Some("IMAGE/PNG; q=1"), &["image/png"], true),
+            (Some("image/png"), &["image/*"], true),
+            (Some("image/png"), &["*/*"], true),
+            (None, &["*/*"], true),
+            (None, &["image/*"], false),
+            (Some("image/png"), &["image/jpeg"], false),
+            (Some("imagex/png"), &["image/*"], false),
+            (Some("application/json"), &[], false),
+            (
+                Some("text/plain"),
+                &["application/json", "text/plain"],
+                true,
+            ),
+        ];
+        for (content_type, patterns, expected) in cases {
+            let patterns: Vec<String> = patterns.iter().map(|p| p.to_string()).collect();
+            assert_eq!(
+                is_binary_media_type(*content_type, &patterns),
+                *expected,
+                "content type {content_type:?} against {patterns:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn non_utf8_header_values_are_replaced() {
+        let mut headers = HeaderMap::new();
+        headers.insert(
+            "stripe-signature",
+            HeaderValue::from_bytes(b"t=1,v1=ab,x=\xe9").unwrap(),
+        );
+        headers.insert("x-custom", HeaderValue::from_bytes(b"caf\xe9").unwrap());
+        headers.insert(
+            http::header::USER_AGENT,
+            HeaderValue::from_bytes(b"\xff\xfe").unwrap(),
+        );
+        headers.insert("x-utf8", HeaderValue::from_str("café").unwrap());
+        let event = post(&headers, None, b"");
+
+        let json = serde_json::to_value(&event).expect("event serializes");
+        assert_eq!(json["headers"]["stripe-signature"], "t=1,v1=ab,x=\u{fffd}");
+        assert_eq!(json["headers"]["x-custom"], "caf\u{fffd}");
+        assert_eq!(json["headers"]["user-agent"], "\u{fffd}\u{fffd}");
+        assert_eq!(json["headers"]["x-utf8"], "café");
+        assert_eq!(json["multiValueHeaders"]["x-custom"][0], "caf\u{fffd}");
+        assert_eq!(
+            event.request_context.identity.user_agent.as_deref(),
+            Some("\u{fffd}\u{fffd}")
+        );
     }
 
     #[test]

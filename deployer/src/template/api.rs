@@ -16,15 +16,33 @@ use super::resources::{
     Permission, Properties, RecordSet, RecordType, RestApi, Stage,
 };
 
+/// Treats every request body as binary. The receiver verifies the signature
+/// over the exact bytes sent, and API Gateway alters a text body that is not
+/// UTF-8, so every body has to reach the function base64-encoded
+/// (`isBase64Encoded: true`), which lambda_http decodes back to the original
+/// bytes. Responses are unaffected: a proxy integration's response is
+/// returned as text unless the function sets `isBase64Encoded`, which this
+/// function never does, so its JSON responses go out unchanged.
+const ALL_MEDIA_TYPES: &str = "*/*";
+
 /// Hex digits of the content hash in the deployment's logical id.
 const DEPLOYMENT_HASH_DIGITS: usize = 10;
 
 /// Builds every API resource of the stack, in template order.
 pub fn api_resources(settings: &StackSettings) -> Vec<(String, Resource)> {
-    let mut resources = vec![(ids::API.to_owned(), rest_api(settings))];
+    let api = (ids::API.to_owned(), rest_api(settings));
 
+    // The API is hashed with the routes, so that a change of its
+    // BinaryMediaTypes also creates a new deployment.
+    // NOTE: this assumes a stage picks up API-level settings only from a new
+    // deployment, as it does routes. It has not been checked on AWS.
     let routes = routes();
-    let deployment_id = deployment_logical_id(&routes);
+    let hashed: Vec<(String, Resource)> = std::iter::once(api.clone())
+        .chain(routes.iter().cloned())
+        .collect();
+    let deployment_id = deployment_logical_id(&hashed);
+
+    let mut resources = vec![api];
     resources.extend(routes);
     resources.push((
         deployment_id.clone(),
@@ -50,6 +68,7 @@ fn rest_api(settings: &StackSettings) -> Resource {
         name: Value::literal(format!("{}-WebhookReceiverApi", settings.prefix)),
         description: "Public HTTPS endpoint of the webhook receiver.".to_owned(),
         endpoint_configuration: regional(),
+        binary_media_types: vec![ALL_MEDIA_TYPES.to_owned()],
     };
     Resource::new(Properties::RestApi(api))
 }
@@ -150,17 +169,18 @@ fn function_invoke_arn() -> Value {
 }
 
 /// Returns `Deployment` followed by the first hex digits of the SHA-256 of
-/// the routes' JSON. A deployment is immutable, so a new logical id whenever
-/// a route changes makes CloudFormation create a new deployment and point the
-/// stage at it. An unchanged template keeps the same id.
-pub fn deployment_logical_id(routes: &[(String, Resource)]) -> String {
-    let routes: OrderedMap<&Resource> = routes
+/// the JSON of `resources` (the API and its routes). A deployment is
+/// immutable, so a new logical id whenever one of them changes makes
+/// CloudFormation create a new deployment and point the stage at it. An
+/// unchanged template keeps the same id.
+pub fn deployment_logical_id(resources: &[(String, Resource)]) -> String {
+    let resources: OrderedMap<&Resource> = resources
         .iter()
         .map(|(logical_id, resource)| (logical_id.as_str(), resource))
         .collect();
     // serde_json fails only on non-string map keys or a failing `Serialize`
     // impl, and these types have neither.
-    let json = serde_json::to_vec(&routes).expect("API routes serialise to JSON");
+    let json = serde_json::to_vec(&resources).expect("API resources serialise to JSON");
     let digest = hex::encode(Sha256::digest(&json));
     format!(
         "{}{}",

@@ -263,6 +263,9 @@ pub struct RestApi {
     pub name: Value,
     pub description: String,
     pub endpoint_configuration: EndpointConfiguration,
+    /// Content types whose request bodies API Gateway passes to a proxy
+    /// integration base64-encoded instead of as UTF-8 text.
+    pub binary_media_types: Vec<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize)]

@@ -75,12 +75,15 @@ pub fn run_synth(args: &[&str]) -> Output {
     run_synth_with_prefix("dev", args)
 }
 
-/// Runs `deployer --prefix PREFIX synth ARGS`, isolated like `run_synth`.
+/// Runs `deployer --prefix PREFIX synth ARGS`, isolated like `run_synth`:
+/// `--config` names an empty settings file, because an explicit settings
+/// file must exist.
 pub fn run_synth_with_prefix(prefix: &str, args: &[&str]) -> Output {
-    let missing_config = std::env::temp_dir().join("deployer-tests-no-config.toml");
+    let empty_config = std::env::temp_dir().join("deployer-tests-empty-config.toml");
+    std::fs::write(&empty_config, "").expect("failed to write an empty settings file");
     Command::new(env!("CARGO_BIN_EXE_deployer"))
         .arg("--config")
-        .arg(&missing_config)
+        .arg(&empty_config)
         .args(["--prefix", prefix, "synth"])
         .args(args)
         .env_remove("DEPLOYER_PREFIX")
