@@ -69,15 +69,24 @@ impl Artifact {
 /// Checks that `zip` is a zip archive with the `bootstrap` executable that a
 /// `provided.al2023` function runs.
 fn check_has_bootstrap(zip: &[u8]) -> Result<()> {
-    let archive = ZipArchive::new(Cursor::new(zip)).context(
+    let mut archive = ZipArchive::new(Cursor::new(zip)).context(
         "not a zip file; pass the bootstrap.zip that \
          `cargo lambda build --output-format zip` writes",
     )?;
-    if archive.index_for_name(BOOTSTRAP).is_none() {
+    let Some(index) = archive.index_for_name(BOOTSTRAP) else {
         bail!(
             "the zip has no {BOOTSTRAP} entry; pass the bootstrap.zip that \
              `cargo lambda build --output-format zip` writes"
         );
+    };
+
+    // Lambda runs `bootstrap` with the permissions stored in the zip. A zip
+    // made without Unix permissions stores none, and Lambda then runs it.
+    let entry = archive.by_index_raw(index).context("invalid zip entry")?;
+    if let Some(mode) = entry.unix_mode()
+        && mode & 0o111 == 0
+    {
+        bail!("{BOOTSTRAP} in the zip is not executable (mode {mode:o}); rebuild the zip");
     }
     Ok(())
 }
@@ -425,11 +434,25 @@ mod tests {
         );
     }
 
+    #[test]
+    fn artifact_with_unexecutable_bootstrap_rejected() {
+        let path = std::env::temp_dir().join(format!("artifact-test-{}-x.zip", std::process::id()));
+        let mut writer = zip::ZipWriter::new(Cursor::new(Vec::new()));
+        let options = zip::write::SimpleFileOptions::default().unix_permissions(0o600);
+        writer.start_file(BOOTSTRAP, options).unwrap();
+        std::io::Write::write_all(&mut writer, b"#!/bin/sh").unwrap();
+        std::fs::write(&path, writer.finish().unwrap().into_inner()).unwrap();
+
+        let error = Artifact::from_path(&path).unwrap_err();
+        let _ = std::fs::remove_file(&path);
+
+        assert!(format!("{error:#}").contains("not executable"), "{error:#}");
+    }
+
     fn zip_with_entry(name: &str) -> Vec<u8> {
         let mut writer = zip::ZipWriter::new(Cursor::new(Vec::new()));
-        writer
-            .start_file(name, zip::write::SimpleFileOptions::default())
-            .unwrap();
+        let options = zip::write::SimpleFileOptions::default().unix_permissions(0o755);
+        writer.start_file(name, options).unwrap();
         std::io::Write::write_all(&mut writer, b"binary").unwrap();
         writer.finish().unwrap().into_inner()
     }

@@ -220,8 +220,8 @@ pub struct SeedArgs {
     #[arg(long = "tenant", value_name = "ID")]
     pub tenants: Vec<String>,
 
-    /// Also seed N generated tenants named tenant-1 ... tenant-N.
-    #[arg(long, value_name = "N")]
+    /// Also seed N generated tenants named tenant-1 ... tenant-N (N >= 1).
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(1..))]
     pub count: Option<u32>,
 
     /// Base URL for `targetUrl`, instead of the stack's webhook URL.

@@ -376,6 +376,12 @@ impl Render for DownResult {
     }
 }
 
+/// A failure reported after the command's result was printed on stdout, so
+/// that `--output json` prints no second document for it.
+#[derive(Debug, thiserror::Error)]
+#[error("{0:#}")]
+pub struct ResultPrinted(pub anyhow::Error);
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -138,7 +138,8 @@ impl<'a> TenantTable<'a> {
                     .is_some_and(|e| e.is_resource_not_found_exception()) =>
             {
                 bail!(
-                    "tenant table {name} does not exist; run `deployer up` or check --table-name"
+                    "tenant table {name} does not exist; check --table-name, or deploy \
+                     without it so that the stack creates its own table"
                 );
             }
             Err(error) => return Err(explain(error, &format!("failed to describe table {name}"))),
@@ -174,6 +175,9 @@ impl<'a> TenantTable<'a> {
         target_url: &str,
         options: SeedOptions,
     ) -> Result<Vec<SeededRow>> {
+        // NOTE: the check for an active row and the write are two requests,
+        // so two seeds of one tenant at the same moment can both create a
+        // row. Each row is a valid secret and nothing is overwritten.
         let rows = self.tenant_rows(tenant_id).await?;
         let mut active: Vec<TenantRow> = rows.into_iter().filter(|row| row.is_active).collect();
         active.sort_by_key(TenantRow::age_key);

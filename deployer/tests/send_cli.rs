@@ -185,6 +185,18 @@ fn send_fails_on_non_2xx_status() {
 }
 
 #[test]
+fn send_failure_prints_one_json_document() {
+    let server = StatusServer::start(401);
+    let output = send(&server, &["--output", "json"]);
+    assert_eq!(output.status.code(), Some(1));
+
+    let result: serde_json::Value =
+        serde_json::from_slice(&output.stdout).expect("stdout is one JSON document");
+    assert_eq!(result["status"], 401, "{result}");
+    assert!(result.get("error").is_none(), "{result}");
+}
+
+#[test]
 fn send_accepts_expected_status() {
     let server = StatusServer::start(401);
     let output = send(&server, &["--expect", "401"]);

@@ -23,8 +23,9 @@ pub const MAX_NEGATIVE_TTL: Duration = Duration::from_secs(10);
 
 /// Shortest time between two reads of one tenant's secrets that a signature
 /// mismatch may cause, so that forged deliveries to a known tenant cost at
-/// most one DynamoDB read per interval.
-pub const MIN_REFRESH_INTERVAL: Duration = Duration::from_secs(5);
+/// most one DynamoDB read per interval. A mismatch just before a rotation
+/// uses up the interval, so a new secret can fail for up to this long.
+pub const MIN_REFRESH_INTERVAL: Duration = Duration::from_secs(1);
 
 struct CacheEntry {
     secrets: Vec<WebhookSecret>,

@@ -12,12 +12,13 @@ use tracing_subscriber::util::SubscriberInitExt;
 use crate::config::{Config, LogFormat};
 
 /// Crates whose debug and trace events may contain request or response
-/// bodies, capped at INFO: DynamoDB responses carry secrets, and
+/// bodies or credentials, capped at INFO: DynamoDB responses carry secrets,
 /// lambda_runtime 1.5 logs each raw event, signature header included, at
-/// TRACE.
-const CAPPED_TARGETS: [&str; 8] = [
+/// TRACE, and aws-sigv4 logs each canonical request with the access key id.
+const CAPPED_TARGETS: [&str; 9] = [
     "lambda_runtime",
     "lambda_http",
+    "aws_sigv4",
     "aws_smithy_runtime",
     "aws_smithy_http_client",
     "aws_sdk_dynamodb",

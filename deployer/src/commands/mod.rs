@@ -16,6 +16,7 @@ use anyhow::Result;
 use tracing_subscriber::EnvFilter;
 
 use crate::cli::{Cli, Command, OutputFormat};
+use crate::output::ResultPrinted;
 use crate::settings::{DEFAULT_CONFIG_FILE, FileSettings, Settings};
 
 /// Sends logs to stderr: `-v` selects debug, and `-vv` adds the deployer's
@@ -39,17 +40,25 @@ pub fn init_logging(verbose: u8) {
 }
 
 pub async fn run(cli: Cli) -> Result<ExitCode> {
-    let file = match &cli.global.config {
-        Some(path) => FileSettings::load(path)?,
-        None => FileSettings::load_if_present(Path::new(DEFAULT_CONFIG_FILE))?,
-    };
-    let settings = Settings::resolve(&cli.global, &file);
+    // Until the settings file is read, only the flag or the environment
+    // selects JSON output for a failure.
+    let mut output = cli.global.output.unwrap_or(OutputFormat::Text);
+    let result = async {
+        let file = match &cli.global.config {
+            Some(path) => FileSettings::load(path)?,
+            None => FileSettings::load_if_present(Path::new(DEFAULT_CONFIG_FILE))?,
+        };
+        let settings = Settings::resolve(&cli.global, &file);
+        output = settings.output;
+        dispatch(cli.command, &settings, &file).await
+    }
+    .await;
 
-    let result = dispatch(cli.command, &settings, &file).await;
     if let Err(error) = &result
-        && settings.output == OutputFormat::Json
+        && output == OutputFormat::Json
+        && !error.is::<ResultPrinted>()
     {
-        // Scripts that parse stdout get one JSON object on failure too; the
+        // Scripts that parse stdout get one JSON object on failure too. The
         // same message also goes to stderr.
         println!("{}", serde_json::json!({ "error": format!("{error:#}") }));
     }

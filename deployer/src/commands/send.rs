@@ -18,7 +18,7 @@ use webhook_receiver::signature::{SIGNATURE_HEADER, WebhookSecret, header_value}
 use crate::aws::Clients;
 use crate::cli::SendArgs;
 use crate::local::client::{HttpClient, build_client, read_body};
-use crate::output::{self, Progress, Render};
+use crate::output::{self, Progress, Render, ResultPrinted};
 use crate::settings::Settings;
 use crate::stack::{StackInfo, Stacks};
 use crate::template::names::outputs;
@@ -56,7 +56,7 @@ pub async fn run(settings: &Settings, args: &SendArgs) -> Result<()> {
         let outcome = plan.deliver().await;
         let result = SingleResult::new(&plan.uri, &outcome);
         output::print(&result, settings.output)?;
-        return check_single(&outcome, args.expect);
+        return check_single(&outcome, args.expect).map_err(|error| ResultPrinted(error).into());
     }
 
     let started = Instant::now();
@@ -64,12 +64,13 @@ pub async fn run(settings: &Settings, args: &SendArgs) -> Result<()> {
     let summary = Summary::new(&outcomes, started.elapsed(), args.expect);
     output::print(&summary, settings.output)?;
     if summary.failed > 0 {
-        bail!(
+        let error = anyhow!(
             "{} of {} deliveries did not get {}",
             summary.failed,
             summary.deliveries,
             expected_label(args.expect)
         );
+        return Err(ResultPrinted(error).into());
     }
     Ok(())
 }
