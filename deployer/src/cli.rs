@@ -60,12 +60,12 @@ pub struct GlobalArgs {
 
     /// Log more detail on stderr: -v for debug, -vv also for the deployer's
     /// own trace events. AWS request and response bodies are logged only
-    /// when RUST_LOG asks for the SDK's trace events.
+    /// when RUST_LOG enables the SDK's trace events.
     #[arg(short, long, global = true, action = clap::ArgAction::Count)]
     pub verbose: u8,
 }
 
-/// Longest wait for CloudFormation that `--timeout` accepts: one day, in minutes.
+/// Maximum wait for CloudFormation that `--timeout` accepts: one day, in minutes.
 const MAX_WAIT_MINUTES: u64 = 24 * 60;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum, serde::Deserialize)]

@@ -4,7 +4,7 @@
 //! An unknown tenant is cached too, for a shorter time, so that requests for
 //! random tenant ids do not each cost a DynamoDB read. Errors are never
 //! cached. A signature that matches no cached secret may be a delivery
-//! signed with a secret added since, so the handler asks for a second read,
+//! signed with a secret added since, so the handler requests a second read,
 //! which this cache allows once per [`MIN_REFRESH_INTERVAL`] per tenant.
 //!
 //! NOTE: a key deactivated in the table is still accepted by a warm

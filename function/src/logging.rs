@@ -12,9 +12,9 @@ use tracing_subscriber::util::SubscriberInitExt;
 use crate::config::{Config, LogFormat};
 
 /// Crates whose debug and trace events may contain request or response
-/// bodies or credentials, capped at INFO: DynamoDB responses carry secrets,
-/// lambda_runtime 1.5 logs each raw event, signature header included, at
-/// TRACE, and aws-sigv4 logs each canonical request with the access key id.
+/// bodies or credentials, capped at INFO. DynamoDB responses carry secrets.
+/// lambda_runtime 1.5 logs each raw event at TRACE, signature header
+/// included. aws-sigv4 logs each canonical request with the access key id.
 const CAPPED_TARGETS: [&str; 9] = [
     "lambda_runtime",
     "lambda_http",

@@ -23,7 +23,7 @@ impl MotoServer {
     ///
     /// # Panics
     /// When the server cannot be started or does not respond in time; the
-    /// message says how to install it.
+    /// message tells how to install it.
     pub fn start() -> Self {
         let program = moto_server_program();
         let port = free_port();

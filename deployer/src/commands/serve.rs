@@ -40,7 +40,7 @@ const MAX_BODY_BYTES: usize = 10 * 1024 * 1024;
 /// kept-alive connection. Together with [`BODY_READ_TIMEOUT`] it closes
 /// connections that stall. 30 s is just over API Gateway's default
 /// integration timeout of 29 s, so a client gets about as long to send a
-/// request as a function gets to answer one.
+/// request as a function gets to respond to one.
 const HEADER_READ_TIMEOUT: Duration = Duration::from_secs(30);
 
 /// Maximum time to read a request's body once its headers are in. A client
@@ -367,8 +367,8 @@ fn error_response(error: GatewayError, request_id: &str) -> GatewayResponse {
 }
 
 /// Returns `value` as is when it is printable ASCII without spaces or
-/// quotes, and otherwise quoted with Rust's escapes, so that a value taken
-/// from a request (a decoded path parameter can contain `\n`) cannot start a
+/// quotes, and otherwise quoted with Rust's escapes. A value taken from a
+/// request, such as a decoded path parameter with `\n`, then cannot start a
 /// new log line or pose as another field.
 fn log_value(value: &str) -> Cow<'_, str> {
     let plain = !value.is_empty()
