@@ -181,6 +181,12 @@ impl<'a> Stacks<'a> {
         }
     }
 
+    /// Operations that only read stacks (describe, resources, template) and
+    /// never wait for one.
+    pub fn read_only(client: &'a Client, progress: &'a Progress) -> Self {
+        Self::new(client, progress, DEFAULT_POLL_INTERVAL, Duration::ZERO)
+    }
+
     /// Describes a stack by name or id; `None` when it does not exist or
     /// was deleted.
     pub async fn describe(&self, stack: &str) -> Result<Option<StackInfo>> {

@@ -22,8 +22,8 @@ impl MotoServer {
     /// `PATH`, in that order, and waits until it responds.
     ///
     /// # Panics
-    /// When the server cannot be started or does not respond in time; the
-    /// message tells how to install it.
+    /// When the server cannot be started or does not respond in time. The
+    /// message explains how to install it.
     pub fn start() -> Self {
         let program = moto_server_program();
         let port = free_port();

@@ -1,7 +1,5 @@
 //! `deployer seed`: test tenants with fresh webhook secrets in the tenant table.
 
-use std::time::Duration;
-
 use anyhow::{Result, bail};
 
 use crate::aws::Clients;
@@ -19,12 +17,7 @@ pub async fn run(settings: &Settings, file: &FileSettings, args: &SeedArgs) -> R
     let tenant_ids = tenants::tenant_ids(&args.tenants, args.count)?;
     let clients = Clients::connect(settings).await?;
     let progress = Progress::plain();
-    let stacks = Stacks::new(
-        &clients.cloudformation,
-        &progress,
-        super::poll_interval(settings),
-        Duration::ZERO,
-    );
+    let stacks = Stacks::read_only(&clients.cloudformation, &progress);
     let stack = stacks.describe(&settings.stack_name).await?;
 
     let table_name = match &args.table_name {

@@ -90,12 +90,7 @@ async fn resolve_target(settings: &Settings, args: &SendArgs) -> Result<Target> 
     if url.is_none() || secret.is_none() {
         let clients = Clients::connect(settings).await?;
         let progress = Progress::plain();
-        let stacks = Stacks::new(
-            &clients.cloudformation,
-            &progress,
-            Duration::from_secs(1),
-            Duration::ZERO,
-        );
+        let stacks = Stacks::read_only(&clients.cloudformation, &progress);
         let stack = stacks
             .describe(&settings.stack_name)
             .await?
@@ -378,12 +373,12 @@ struct SingleResult {
 
 impl SingleResult {
     fn new(uri: &Uri, outcome: &Outcome) -> Self {
-        let shown = &outcome.body[..outcome.body.len().min(MAX_SHOWN_BODY_BYTES)];
+        let body_prefix = &outcome.body[..outcome.body.len().min(MAX_SHOWN_BODY_BYTES)];
         Self {
             url: uri.to_string(),
             status: outcome.status,
             latency_ms: millis(outcome.latency),
-            body: String::from_utf8_lossy(shown).into_owned(),
+            body: String::from_utf8_lossy(body_prefix).into_owned(),
             error: outcome.error.clone(),
         }
     }

@@ -1,7 +1,5 @@
 //! `deployer status`: the stack's status and outputs.
 
-use std::time::Duration;
-
 use anyhow::Result;
 
 use crate::aws::Clients;
@@ -12,12 +10,7 @@ use crate::stack::Stacks;
 pub async fn run(settings: &Settings) -> Result<()> {
     let clients = Clients::connect(settings).await?;
     let progress = Progress::plain();
-    let stacks = Stacks::new(
-        &clients.cloudformation,
-        &progress,
-        super::poll_interval(settings),
-        Duration::ZERO,
-    );
+    let stacks = Stacks::read_only(&clients.cloudformation, &progress);
 
     let stack = stacks.describe(&settings.stack_name).await?;
     let result = match stack {

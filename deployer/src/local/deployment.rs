@@ -233,18 +233,19 @@ fn function_spec(
         })
         .filter_map(|(logical_id, resource)| Some((logical_id.as_str()?, resource)))
         .collect();
-    let wanted_name = stack_outputs.get(outputs::FUNCTION_NAME);
+    let expected_function_name = stack_outputs.get(outputs::FUNCTION_NAME);
     let (logical_id, resource) = functions
         .iter()
         .find(|(logical_id, _)| {
-            wanted_name.is_some() && context.physical_ids.get(*logical_id) == wanted_name
+            expected_function_name.is_some()
+                && context.physical_ids.get(*logical_id) == expected_function_name
         })
         .or_else(|| functions.first())
         .copied()
         .ok_or_else(|| anyhow!("the stack's template declares no AWS::Lambda::Function"))?;
 
     let properties = resource.get("Properties").unwrap_or(&Value::Null);
-    let name = wanted_name
+    let name = expected_function_name
         .cloned()
         .or_else(|| context.physical_ids.get(logical_id).cloned())
         .unwrap_or_else(|| logical_id.to_owned());
